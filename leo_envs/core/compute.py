@@ -1,0 +1,86 @@
+"""On-board compute (FIFO processors) and power states with their energy accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+
+def compute_delay_s(bits, cycles_per_bit, cpu_hz):
+    """Service time of ``bits`` on a processor at ``cpu_hz`` needing ``cycles_per_bit``."""
+    return np.asarray(bits, float) * cycles_per_bit / cpu_hz
+
+
+def fifo_finish_times(arrivals_s, service_s, busy_until_s: float = 0.0) -> np.ndarray:
+    """Finish times of jobs served first-in first-out by one processor, in arrival order.
+
+    ``busy_until_s`` is when the processor frees from earlier work. Queueing delay is
+    finish - arrival - service.
+    """
+    arrivals = np.asarray(arrivals_s, float)
+    service = np.asarray(service_s, float)
+    if arrivals.size and np.any(np.diff(arrivals) < 0):
+        raise ValueError("arrivals_s: must be sorted in arrival order")
+    finish = np.empty_like(arrivals)
+    free = busy_until_s
+    for k in range(arrivals.size):  # a recurrence: finish_k = max(arrival_k, finish_{k-1}) + s_k
+        free = max(free, arrivals[k]) + service[k]
+        finish[k] = free
+    return finish
+
+
+@dataclass(frozen=True)
+class Processor:
+    cpu_hz: float  # clock, cycles/s
+    cycles_per_bit: float  # work of the model run on it
+
+    def delay_s(self, bits):
+        return compute_delay_s(bits, self.cycles_per_bit, self.cpu_hz)
+
+
+class PowerState(IntEnum):
+    SLEEP = 0  # compute off, communications on
+    IDLE = 1
+    ACTIVE = 2
+
+
+@dataclass(frozen=True)
+class PowerModel:
+    """Power draw in W per state and per activity; energy = power x time."""
+
+    p_tx_w: float = 10.0  # transmitting
+    p_rx_w: float = 3.0  # receiving
+    p_comp_w: float = 30.0  # computing, on top of idle
+    p_idle_w: float = 50.0  # platform on, processors idle
+    p_sleep_w: float = 10.0  # processors off, communications kept on
+
+    def __post_init__(self) -> None:
+        for field in ("p_tx_w", "p_rx_w", "p_comp_w", "p_idle_w", "p_sleep_w"):
+            value = getattr(self, field)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{field}: {value!r} must be a finite number >= 0")
+        if self.p_sleep_w > self.p_idle_w:
+            raise ValueError(f"p_sleep_w: {self.p_sleep_w} exceeds p_idle_w={self.p_idle_w}")
+
+    def base_power_w(self, state):
+        """Power of the platform in a state (ACTIVE adds compute power to idle)."""
+        state = np.asarray(state)
+        return np.where(
+            state == PowerState.SLEEP,
+            self.p_sleep_w,
+            self.p_idle_w + np.where(state == PowerState.ACTIVE, self.p_comp_w, 0.0),
+        )
+
+    def state_energy_j(self, state, duration_s):
+        return self.base_power_w(state) * np.asarray(duration_s, float)
+
+    def transmit_energy_j(self, bits, capacity_bps):
+        return self.p_tx_w * np.asarray(bits, float) / np.asarray(capacity_bps, float)
+
+    def receive_energy_j(self, bits, capacity_bps):
+        return self.p_rx_w * np.asarray(bits, float) / np.asarray(capacity_bps, float)
+
+    def sleep_saving_j(self, duration_s):
+        return (self.p_idle_w - self.p_sleep_w) * np.asarray(duration_s, float)

@@ -1,0 +1,276 @@
+"""The network: satellites, their ISLs and ground stations, as snapshots in time with shortest paths.
+
+Nodes are numbered satellites 0..N-1, then ground stations N..N+G-1. Ground stations are endpoints
+only: a path may start or end at one but never relays through one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from .constants import EARTH_RADIUS_M, GRAZING_ALTITUDE_M
+from .constellation import Constellation
+from .faults import FaultModel, FaultTimeline
+from .frames import geodetic_to_ecef
+from .link_budget import GROUND_LINK, ISL_LINK, OpticalLink, RadioLink, propagation_delay_s
+from .topology import elevation_deg, plus_grid_pairs, segment_clearance_m
+
+WEIGHTS = ("delay", "hops")
+
+
+@dataclass(frozen=True)
+class GroundStation:
+    name: str
+    latitude_deg: float
+    longitude_deg: float
+    altitude_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.latitude_deg) and -90.0 <= self.latitude_deg <= 90.0):
+            raise ValueError(f"latitude_deg: {self.latitude_deg!r} of {self.name!r} is outside [-90, 90]")
+        if not (math.isfinite(self.longitude_deg) and -180.0 <= self.longitude_deg <= 360.0):
+            raise ValueError(f"longitude_deg: {self.longitude_deg!r} of {self.name!r} is outside [-180, 360]")
+        if not (math.isfinite(self.altitude_m) and -500.0 <= self.altitude_m <= 10_000.0):
+            raise ValueError(f"altitude_m: {self.altitude_m!r} of {self.name!r} is outside [-500, 10000]")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The network at one instant. Arrays are indexed by satellite (N), ISL (E) or ground station (G)."""
+
+    t_s: float
+    sat_position_m: np.ndarray  # (N, 3) ECEF
+    sat_up: np.ndarray  # (N,) propagated and not failed
+    isl_pairs: np.ndarray  # (E, 2)
+    isl_up: np.ndarray  # (E,) both ends up, line of sight, within range, not failed, not polar-cut
+    isl_length_m: np.ndarray  # (E,)
+    isl_capacity_bps: np.ndarray  # (E,), 0 where down
+    gsl_up: np.ndarray  # (G, N) elevation above the minimum and satellite up
+    gsl_length_m: np.ndarray  # (G, N)
+    gsl_capacity_bps: np.ndarray  # (G, N), 0 where down
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def num_sats(self) -> int:
+        return self.sat_position_m.shape[0]
+
+    @property
+    def num_nodes(self) -> int:
+        return self.num_sats + self.gsl_up.shape[0]
+
+    @property
+    def isl_delay_s(self) -> np.ndarray:
+        return propagation_delay_s(self.isl_length_m)
+
+    def graph(self, weight: str | np.ndarray = "delay", sources=()) -> csr_matrix:
+        """Directed (num_nodes x num_nodes) graph of live links. ``weight``: "delay" (propagation, s),
+        "hops", or an (E,) array of ISL weights. Ground stations have outgoing links only if in ``sources``."""
+        n, g = self.num_sats, self.gsl_up.shape[0]
+        if isinstance(weight, str):
+            if weight not in WEIGHTS:
+                raise ValueError(f"weight: {weight!r} is not one of {WEIGHTS} or an (E,) array")
+            isl_w = self.isl_delay_s if weight == "delay" else np.ones(len(self.isl_pairs))
+        else:
+            isl_w = np.asarray(weight, float)
+            if isl_w.shape != (len(self.isl_pairs),) or not np.all(isl_w > 0):
+                raise ValueError(f"weight: expected {len(self.isl_pairs)} positive ISL weights")
+        up = self.isl_up
+        a, b = self.isl_pairs[up, 0], self.isl_pairs[up, 1]
+        rows = [a, b]
+        cols = [b, a]
+        data = [isl_w[up], isl_w[up]]
+        if g:
+            gi, si = np.nonzero(self.gsl_up)
+            hops = isinstance(weight, str) and weight == "hops"
+            gw = np.ones(gi.size) if hops else propagation_delay_s(self.gsl_length_m[gi, si])
+            rows.append(si)
+            cols.append(gi + n)
+            data.append(gw)
+            src = np.isin(gi + n, np.asarray(sources, dtype=np.int64))
+            rows.append(gi[src] + n)
+            cols.append(si[src])
+            data.append(gw[src])
+        return csr_matrix(
+            (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n + g, n + g),
+        )
+
+    def distances(self, sources, weight: str | np.ndarray = "delay", *, min_only: bool = False):
+        """Dijkstra from ``sources`` (scipy.sparse.csgraph): (distances, predecessors); inf if unreachable."""
+        sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
+        self._check_nodes(sources)
+        return dijkstra(
+            self.graph(weight, sources), directed=True, indices=sources, return_predecessors=True, min_only=min_only
+        )
+
+    def shortest_path(self, src: int, dst: int, weight: str | np.ndarray = "delay") -> tuple[list[int], float]:
+        """Nodes of the least-``weight`` path and its one-way propagation delay in seconds.
+        ``([], inf)`` when ``dst`` cannot be reached."""
+        self._check_nodes(np.array([src, dst]))
+        dist, pred = self.distances([src], weight)
+        if not np.isfinite(dist[0, dst]):
+            return [], math.inf
+        path = [int(dst)]
+        while path[-1] != src:
+            path.append(int(pred[0, path[-1]]))
+        path.reverse()
+        return path, self.path_delay_s(path)
+
+    def path_delay_s(self, path: list[int]) -> float:
+        """One-way propagation delay along consecutive nodes of ``path``."""
+        n = self.num_sats
+        if "isl_key" not in self._cache:
+            key = self.isl_pairs[:, 0] * n + self.isl_pairs[:, 1]
+            order = np.argsort(key)
+            self._cache["isl_key"] = (key[order], order)
+        keys, order = self._cache["isl_key"]
+        total = 0.0
+        for u, v in zip(path[:-1], path[1:]):
+            if u >= n or v >= n:
+                gs, sat = (u - n, v) if u >= n else (v - n, u)
+                total += float(self.gsl_length_m[gs, sat])
+            else:
+                k = min(u, v) * n + max(u, v)
+                pos = int(np.searchsorted(keys, k))
+                if pos == len(keys) or keys[pos] != k:
+                    raise ValueError(f"path: no ISL between satellites {u} and {v}")
+                total += float(self.isl_length_m[order[pos]])
+        return float(propagation_delay_s(total))
+
+    def _check_nodes(self, nodes: np.ndarray) -> None:
+        bad = nodes[(nodes < 0) | (nodes >= self.num_nodes)]
+        if bad.size:
+            raise ValueError(f"node: {int(bad[0])} is outside [0, {self.num_nodes - 1}]")
+
+
+class Network:
+    """Satellites of a ``Constellation`` linked by ISLs, plus ground stations.
+
+    Arguments:
+        isls: "plus_grid" or an (E, 2) integer array of satellite pairs.
+        ground_stations: ``GroundStation`` list; they become nodes N..N+G-1.
+        max_isl_m: longest usable ISL in metres; ``None`` means the grazing limit (line of sight clearing
+            the Earth plus ``grazing_altitude_m``), which applies always.
+        min_elevation_deg: ground-satellite links need at least this elevation.
+        polar_cutoff_deg: inter-plane ISLs are off while either end is above this |latitude|.
+        isl_link / ground_link: ``RadioLink`` (Shannon capacity from distance) or ``OpticalLink`` (fixed rate).
+        faults: a ``FaultModel``; failures are drawn from ``seed``.
+    """
+
+    def __init__(
+        self,
+        constellation: Constellation,
+        isls: str | np.ndarray = "plus_grid",
+        ground_stations=(),
+        *,
+        max_isl_m: float | None = None,
+        min_elevation_deg: float = 25.0,
+        polar_cutoff_deg: float = 75.0,
+        grazing_altitude_m: float = GRAZING_ALTITUDE_M,
+        isl_link: RadioLink | OpticalLink = ISL_LINK,
+        ground_link: RadioLink | OpticalLink = GROUND_LINK,
+        faults: FaultModel | None = None,
+        seed: int | None = 0,
+    ) -> None:
+        self.constellation = constellation
+        n = len(constellation)
+        if isinstance(isls, str):
+            if isls != "plus_grid":
+                raise ValueError(f"isls: {isls!r} is not 'plus_grid' or an (E, 2) array of satellite pairs")
+            self.isl_pairs, self.isl_inter = plus_grid_pairs(
+                constellation.plane, constellation.slot, constellation.num_planes,
+                constellation.sats_per_plane, constellation.pattern or "", constellation.phasing,
+            )
+        else:
+            pairs = np.asarray(isls)
+            if pairs.ndim != 2 or pairs.shape[1] != 2 or not np.issubdtype(pairs.dtype, np.integer):
+                raise ValueError(f"isls: expected an (E, 2) integer array, got shape {pairs.shape} {pairs.dtype}")
+            if pairs.size and (pairs.min() < 0 or pairs.max() >= n or np.any(pairs[:, 0] == pairs[:, 1])):
+                raise ValueError(f"isls: pairs must be distinct satellites in [0, {n - 1}]")
+            self.isl_pairs = pairs.astype(np.int64)
+            self.isl_inter = constellation.plane[pairs[:, 0]] != constellation.plane[pairs[:, 1]]
+        if max_isl_m is not None and not (math.isfinite(max_isl_m) and max_isl_m > 0):
+            raise ValueError(f"max_isl_m: {max_isl_m!r} must be a finite number > 0 or None")
+        if not (math.isfinite(min_elevation_deg) and 0.0 <= min_elevation_deg < 90.0):
+            raise ValueError(f"min_elevation_deg: {min_elevation_deg!r} is outside [0, 90)")
+        if not (math.isfinite(polar_cutoff_deg) and 0.0 < polar_cutoff_deg <= 90.0):
+            raise ValueError(f"polar_cutoff_deg: {polar_cutoff_deg!r} is outside (0, 90]")
+        self.ground_stations = list(ground_stations)
+        for gs in self.ground_stations:
+            if not isinstance(gs, GroundStation):
+                raise ValueError(f"ground_stations: expected GroundStation objects, got {gs!r}")
+        self.max_isl_m = max_isl_m
+        self.min_elevation_deg = min_elevation_deg
+        self.polar_cutoff_deg = polar_cutoff_deg
+        self.grazing_radius_m = EARTH_RADIUS_M + grazing_altitude_m
+        self.isl_link = isl_link
+        self.ground_link = ground_link
+        lat = np.array([g.latitude_deg for g in self.ground_stations], float)
+        lon = np.array([g.longitude_deg for g in self.ground_stations], float)
+        alt = np.array([g.altitude_m for g in self.ground_stations], float)
+        self._gs_ecef = geodetic_to_ecef(lat, lon, alt).reshape(-1, 3)
+        la, lo = np.deg2rad(lat), np.deg2rad(lon)
+        self._gs_up = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], -1).reshape(-1, 3)
+        self._faults = FaultTimeline(faults, n, len(self.isl_pairs), seed) if faults else None
+
+    @property
+    def num_sats(self) -> int:
+        return len(self.constellation)
+
+    @property
+    def num_nodes(self) -> int:
+        return self.num_sats + len(self.ground_stations)
+
+    def at(self, t_s: float) -> Snapshot:
+        """The network ``t_s`` seconds after the constellation's epoch."""
+        return self.snapshot(float(t_s), self.constellation.positions_ecef(np.array([t_s]))[0])
+
+    def over(self, times_s) -> list[Snapshot]:
+        """Snapshots at every time of a grid, propagated in one sgp4 call."""
+        times = np.atleast_1d(np.asarray(times_s, float))
+        pos = self.constellation.positions_ecef(times)
+        return [self.snapshot(float(t), p) for t, p in zip(times, pos)]
+
+    def snapshot(self, t_s: float, sat_ecef: np.ndarray) -> Snapshot:
+        """Links at time ``t_s`` given satellite positions (N, 3), e.g. from a precomputed grid."""
+        sat_up = np.isfinite(sat_ecef).all(axis=1)
+        if self._faults is not None:
+            sat_down, isl_down = self._faults.down_at(t_s)
+            sat_up &= ~sat_down
+        else:
+            isl_down = np.zeros(len(self.isl_pairs), bool)
+        a = sat_ecef[self.isl_pairs[:, 0]]
+        b = sat_ecef[self.isl_pairs[:, 1]]
+        length = np.linalg.norm(b - a, axis=1)
+        with np.errstate(invalid="ignore"):
+            isl_up = (
+                sat_up[self.isl_pairs[:, 0]]
+                & sat_up[self.isl_pairs[:, 1]]
+                & ~isl_down
+                & (segment_clearance_m(a, b) > self.grazing_radius_m)
+            )
+            if self.max_isl_m is not None:
+                isl_up &= length <= self.max_isl_m
+            if self.polar_cutoff_deg < 90.0 and self.isl_inter.any():
+                lat = np.rad2deg(np.arcsin(sat_ecef[:, 2] / np.linalg.norm(sat_ecef, axis=1)))
+                polar = np.abs(lat) > self.polar_cutoff_deg
+                isl_up &= ~(self.isl_inter & (polar[self.isl_pairs[:, 0]] | polar[self.isl_pairs[:, 1]]))
+        length = np.where(np.isfinite(length), length, np.inf)
+        capacity = np.where(isl_up, self.isl_link.capacity_bps(np.where(isl_up, length, 1.0)), 0.0)
+        g = len(self.ground_stations)
+        if g:
+            safe = np.where(sat_up[:, None], sat_ecef, 0.0)
+            with np.errstate(invalid="ignore"):
+                elev = elevation_deg(self._gs_ecef, self._gs_up, safe)
+            gsl_up = (elev >= self.min_elevation_deg) & sat_up[None, :]
+            gsl_len = np.linalg.norm(safe[None, :, :] - self._gs_ecef[:, None, :], axis=-1)
+            gsl_cap = np.where(gsl_up, self.ground_link.capacity_bps(gsl_len), 0.0)
+        else:
+            gsl_up = np.zeros((0, self.num_sats), bool)
+            gsl_len = gsl_cap = np.zeros((0, self.num_sats))
+        return Snapshot(t_s, sat_ecef, sat_up, self.isl_pairs, isl_up, length, capacity, gsl_up, gsl_len, gsl_cap)
