@@ -216,7 +216,14 @@ class Network:
         self._gs_ecef = geodetic_to_ecef(lat, lon, alt).reshape(-1, 3)
         la, lo = np.deg2rad(lat), np.deg2rad(lon)
         self._gs_up = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], -1).reshape(-1, 3)
-        self._faults = FaultTimeline(faults, n, len(self.isl_pairs), seed) if faults else None
+        self.fault_model = faults
+        self._faults = None
+        self.reset_faults(seed)
+
+    def reset_faults(self, seed: int | None) -> None:
+        """Draw a new failure timeline from ``seed`` (its time origin is the one ``snapshot`` is given)."""
+        if self.fault_model is not None:
+            self._faults = FaultTimeline(self.fault_model, self.num_sats, len(self.isl_pairs), seed)
 
     @property
     def num_sats(self) -> int:
@@ -236,11 +243,12 @@ class Network:
         pos = self.constellation.positions_ecef(times)
         return [self.snapshot(float(t), p) for t, p in zip(times, pos)]
 
-    def snapshot(self, t_s: float, sat_ecef: np.ndarray) -> Snapshot:
-        """Links at time ``t_s`` given satellite positions (N, 3), e.g. from a precomputed grid."""
+    def snapshot(self, t_s: float, sat_ecef: np.ndarray, fault_t_s: float | None = None) -> Snapshot:
+        """Links at time ``t_s`` given satellite positions (N, 3), e.g. from a precomputed grid.
+        Failures are looked up at ``fault_t_s`` (default ``t_s``), e.g. time since an episode began."""
         sat_up = np.isfinite(sat_ecef).all(axis=1)
         if self._faults is not None:
-            sat_down, isl_down = self._faults.down_at(t_s)
+            sat_down, isl_down = self._faults.down_at(t_s if fault_t_s is None else fault_t_s)
             sat_up &= ~sat_down
         else:
             isl_down = np.zeros(len(self.isl_pairs), bool)

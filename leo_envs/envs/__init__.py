@@ -1,0 +1,1 @@
+"""The environments. They know nothing of torch."""

@@ -1,0 +1,95 @@
+"""Scenario of offload_routing_v0: every field with its unit, and the named presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...config import Range, validated
+from ...core import CONSTELLATION_PRESETS
+
+
+@dataclass(frozen=True)
+class OffloadRoutingConfig:
+    constellation: str = "iridium"  # constellation preset (leo_envs.core.CONSTELLATION_PRESETS)
+    csat_every: int = 4  # every k-th slot of each plane carries a large model (C-Sat); others are RS-Sats
+    csat_offset: int = 0  # slot index of the first C-Sat in each plane
+    dt_s: float = 0.05  # decision slot, s
+    max_cycles: int = 1200  # slots per episode (truncation)
+    topology_dt_s: float = 1.0  # positions, link lengths and capacities refresh every this many s
+    start_time_s: float | None = None  # episode start after the constellation epoch, s; None: random in an orbit
+    task_rate_hz: float = 0.4  # Poisson task arrivals per RS-Sat, tasks/s
+    task_bits: float = 20e6  # task input size D, bit
+    task_bits_spread: float = 0.0  # sizes drawn uniformly in D * (1 +- spread)
+    ratio_levels: int = 11  # local share rho takes L levels 0, 1/(L-1), ..., 1
+    rs_cpu_hz: float = 1e9  # RS-Sat processor, cycles/s
+    small_model_cycles_per_bit: float = 60.0  # small on-board model, cycles/bit
+    cs_cpu_hz: float = 20e9  # C-Sat processor, cycles/s
+    large_model_cycles_per_bit: float = 400.0  # large model, cycles/bit
+    isl_frequency_hz: float = 26e9  # ISL carrier, Hz
+    isl_bandwidth_hz: float = 20e6  # ISL bandwidth, Hz
+    isl_tx_power_w: float = 1.0  # ISL transmit power, W
+    isl_antenna_gain_dbi: float = 33.0  # each end, dBi
+    isl_noise_temp_k: float = 500.0  # receiver system noise temperature, K
+    polar_cutoff_deg: float = 75.0  # inter-plane ISLs off above this |latitude|, deg
+    buffer_bits: float = 400e6  # per-satellite queue limit (waiting + outgoing), bit
+    ttl_s: float = 10.0  # a task not finished this long after arrival is dropped, s
+    drop_penalty_s: float = 10.0  # delay charged for a dropped bundle in rewards, s
+    isl_mtbf_s: float | None = None  # mean time between failures of one ISL, s; None: no random ISL failures
+    isl_mttr_s: float = 60.0  # mean time to repair an ISL, s
+    sat_mtbf_s: float | None = None  # mean time between failures of one satellite, s; None: none
+    sat_mttr_s: float = 600.0  # mean time to repair a satellite, s
+    reward_mode: str = "hop"  # "hop": forwarding agent gets minus the delay it added; "team": shared
+    utilization_window_s: float = 10.0  # ISL utilisation is measured over windows of this length, s
+
+
+RANGES: dict[str, Range] = {
+    "constellation": Range(choices=tuple(sorted(CONSTELLATION_PRESETS))),
+    "csat_every": Range(1, 1000, integer=True),
+    "csat_offset": Range(0, 1000, integer=True),
+    "dt_s": Range(0.0, 60.0, low_open=True),
+    "max_cycles": Range(1, 10_000_000, integer=True),
+    "topology_dt_s": Range(0.0, 3600.0, low_open=True),
+    "start_time_s": Range(0.0, 1e9, optional=True),
+    "task_rate_hz": Range(0.0, 1e3),
+    "task_bits": Range(0.0, 1e12, low_open=True),
+    "task_bits_spread": Range(0.0, 0.99),
+    "ratio_levels": Range(2, 101, integer=True),
+    "rs_cpu_hz": Range(0.0, 1e13, low_open=True),
+    "small_model_cycles_per_bit": Range(0.0, 1e9, low_open=True),
+    "cs_cpu_hz": Range(0.0, 1e13, low_open=True),
+    "large_model_cycles_per_bit": Range(0.0, 1e9, low_open=True),
+    "isl_frequency_hz": Range(1e6, 1e15),
+    "isl_bandwidth_hz": Range(1e3, 1e12),
+    "isl_tx_power_w": Range(0.0, 1e4, low_open=True),
+    "isl_antenna_gain_dbi": Range(-20.0, 80.0),
+    "isl_noise_temp_k": Range(1.0, 1e5),
+    "polar_cutoff_deg": Range(0.0, 90.0, low_open=True),
+    "buffer_bits": Range(0.0, 1e15, low_open=True),
+    "ttl_s": Range(0.0, 1e6, low_open=True),
+    "drop_penalty_s": Range(0.0, 1e6),
+    "isl_mtbf_s": Range(0.0, 1e12, low_open=True, optional=True),
+    "isl_mttr_s": Range(0.0, 1e9, low_open=True),
+    "sat_mtbf_s": Range(0.0, 1e12, low_open=True, optional=True),
+    "sat_mttr_s": Range(0.0, 1e9, low_open=True),
+    "reward_mode": Range(choices=("hop", "team")),
+    "utilization_window_s": Range(0.0, 1e6, low_open=True),
+}
+
+SCENARIOS: dict[str, OffloadRoutingConfig] = {
+    "tiny": OffloadRoutingConfig(constellation="tiny", csat_every=3, max_cycles=200),
+    "iridium": OffloadRoutingConfig(),
+    "starlink_shell1": OffloadRoutingConfig(constellation="starlink_shell1", max_cycles=600),
+}
+
+
+def make_config(scenario: str | OffloadRoutingConfig, **overrides) -> OffloadRoutingConfig:
+    """The named scenario (or a config) with ``overrides``, validated: unknown keys or values out of
+    range raise ``ValueError`` naming the key, the value and what is allowed."""
+    if isinstance(scenario, OffloadRoutingConfig):
+        base = scenario
+    elif scenario in SCENARIOS:
+        base = SCENARIOS[scenario]
+    else:
+        raise ValueError(f"scenario: {scenario!r} is not one of {sorted(SCENARIOS)}")
+    cfg = validated(base, RANGES, overrides)
+    return cfg

@@ -1,0 +1,209 @@
+"""offload_routing_v0: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import EzPickle, seeding
+from pettingzoo import ParallelEnv
+
+from .config import OffloadRoutingConfig, make_config
+from .dynamics import OffloadRoutingSim
+
+
+class OffloadRoutingEnv(ParallelEnv, EzPickle):
+    """Delay-aware large-small model collaboration over a LEO constellation (Dec-POMDP).
+
+    ## Description
+    Remote-sensing satellites (RS-Sats) receive inference tasks of D bits (Poisson arrivals). Each task
+    is split: a share rho runs on the RS-Sat's small model, the rest is offloaded as a bundle that
+    travels hop by hop over +Grid inter-satellite links to any computing satellite (C-Sat, anycast),
+    where a large model runs it. Every satellite is an agent and routes the bundles it holds. Per hop
+    a bundle waits in FIFO queues, is transmitted at the link's Shannon capacity (sgp4 geometry, free
+    space loss) and propagates at c. A task's service delay is the later of its two finishes minus its
+    arrival. Goal: minimum mean service delay. C-Sats sit every ``csat_every`` slots in each plane.
+
+    ## Action Space
+    ``Discrete(6 + ratio_levels)``, identical for all agents, with an ``action_mask``:
+    0 hold (always allowed); 1-4 send the head-of-line bundle to the fore / aft / left / right +Grid
+    neighbour (allowed when that link is up); 5 compute the head bundle here (C-Sats); 6.. choose the
+    local share rho = (a - 6) / (ratio_levels - 1) of the oldest new task (RS-Sats with a new task;
+    while one waits, only hold and the ratios are allowed). A masked action holds and is counted in
+    ``info["masked_actions"]``; an action outside the space or NaN raises ``ValueError``.
+
+    ## Observation Space
+    ``Dict(observation=Box(0, inf, (41,), float32), action_mask=Box(0, 1, (6 + L,), int8))``, local only.
+    Own (9): is C-Sat, has a new task, its size / D, head bundle size / D, head bundle age / TTL,
+    waiting bits / D, local-model backlog (s), large-model backlog (s), hops to the nearest C-Sat / 16.
+    Per port (4 x 8): link up, D / capacity (s), propagation delay (10 ms units), own backlog on the
+    link (s), neighbour's waiting bits / D, neighbour's hops to a C-Sat / 16, neighbour is C-Sat,
+    neighbour's large-model backlog (s) (one-hop information exchange).
+    ``state()`` concatenates all observations (for centralised critics).
+
+    ## Rewards
+    ``reward_mode="hop"``: each agent gets minus the delay its routing decisions added (time from its
+    decision to the next decision on that bundle, or to the end of the computation it started) and
+    minus ``drop_penalty_s`` for each task it dropped (the RS-Sat for expired new tasks).
+    ``reward_mode="team"``: every agent gets minus the summed service delay of the tasks finished in
+    the slot and minus ``drop_penalty_s`` per task dropped. Team totals of the named terms
+    (``task_delay``, ``hop_delay``, ``compute_delay``, ``drop``) are in ``info["rewards"]``.
+    ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
+    (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
+
+    ## Episode End
+    No termination; all agents are truncated together after ``max_cycles`` slots of ``dt_s``. Then
+    ``info`` carries ``mean_delay_s``, ``p95_delay_s``, ``completion_rate``, ``drop_rate``,
+    ``mean_isl_utilization``, ``peak_isl_utilization`` and ``csat_load_jain``.
+
+    ## Arguments
+    ``parallel_env(scenario="iridium", render_mode=None, **overrides)``: scenarios ``tiny``,
+    ``iridium``, ``starlink_shell1``; every field of ``OffloadRoutingConfig`` can be overridden
+    (unknown keys or bad values raise ``ValueError``). ``render_mode``: ``"rgb_array"`` or ``"human"``.
+    All info dicts of a step are one shared dict (team-level content).
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    metadata = {"name": "offload_routing_v0", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
+                "render_fps": 4}
+
+    def __init__(self, scenario: str | OffloadRoutingConfig = "iridium", render_mode: str | None = None,
+                 **overrides):
+        EzPickle.__init__(self, scenario, render_mode, **overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: {render_mode!r} is not None or one of {self.metadata['render_modes']}")
+        self.config = make_config(scenario, **overrides)
+        self.scenario = scenario if isinstance(scenario, str) else "custom"
+        self.render_mode = render_mode
+        self.sim = OffloadRoutingSim(self.config)
+        self.possible_agents = [f"sat_{i}" for i in range(self.sim.n)]
+        self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
+        self.agents = []
+        n_act = self.sim.n_actions
+        obs_space = spaces.Dict({
+            "observation": spaces.Box(0.0, np.inf, (self.sim.obs_dim,), np.float32),
+            "action_mask": spaces.Box(0, 1, (n_act,), np.int8),
+        })
+        act_space = spaces.Discrete(n_act)
+        self.observation_spaces = {a: obs_space for a in self.possible_agents}
+        self.action_spaces = {a: act_space for a in self.possible_agents}
+        self.state_space = spaces.Box(0.0, np.inf, (self.sim.n * self.sim.obs_dim,), np.float32)
+        self._np_random = None
+        self._viewer = None
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space:
+        return self.action_spaces[agent]
+
+    @property
+    def num_actions(self) -> int:
+        return self.sim.n_actions
+
+    @property
+    def ratio_levels(self) -> np.ndarray:
+        return np.linspace(0.0, 1.0, self.config.ratio_levels)
+
+    # ------------------------------------------------------------------ API
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None or self._np_random is None:
+            self._np_random, _ = seeding.np_random(seed)
+        self.sim.reset(self._np_random)
+        self.agents = list(self.possible_agents)
+        self.num_cycles = 0
+        info = self._info(final=False)
+        obs = self._observations()
+        if self.render_mode == "human":
+            self.render()
+        return obs, {a: info for a in self.agents}
+
+    def step(self, actions: dict):
+        if not self.agents:
+            raise ValueError("step: the episode is over; call reset() first")
+        acts = self.actions_array(actions)
+        self.sim.step(acts)
+        self.num_cycles += 1
+        done = self.num_cycles >= self.config.max_cycles
+        info = self._info(final=done)
+        obs = self._observations()
+        agents = self.agents
+        rewards = dict(zip(agents, self.sim.reward.tolist()))
+        terminations = dict.fromkeys(agents, False)
+        truncations = dict.fromkeys(agents, done)
+        infos = dict.fromkeys(agents, info)
+        if done:
+            self.agents = []
+        if self.render_mode == "human":
+            self.render()
+        return obs, rewards, terminations, truncations, infos
+
+    def actions_array(self, actions: dict) -> np.ndarray:
+        """Validated (N,) int array from an agent -> action dict (missing agents hold)."""
+        n_act = self.sim.n_actions
+        out = np.zeros(self.sim.n, dtype=np.int64)
+        if not actions:
+            return out
+        keys = list(actions)
+        try:
+            idx = np.fromiter((self.agent_index[k] for k in keys), np.int64, len(keys))
+        except KeyError as exc:
+            last = f"sat_{self.sim.n - 1}"
+            raise ValueError(f"actions: unknown agent {exc.args[0]!r}; agents are sat_0..{last}") from None
+        raw = np.array([actions[k] for k in keys], dtype=float).reshape(len(keys), -1)
+        if raw.shape[1] != 1:
+            raise ValueError("actions: each action must be one integer")
+        vals = raw[:, 0]
+        bad = ~np.isfinite(vals) | (vals < 0) | (vals >= n_act) | (vals != np.floor(vals))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"actions[{keys[k]!r}]: {actions[keys[k]]!r} is not an integer in [0, {n_act - 1}]")
+        out[idx] = vals.astype(np.int64)
+        return out
+
+    def _observations(self) -> dict:
+        obs, mask = self.sim.obs, self.sim.mask
+        return {a: {"observation": obs[i], "action_mask": mask[i]} for i, a in enumerate(self.agents)}
+
+    def _info(self, final: bool) -> dict:
+        sim = self.sim
+        info = {
+            "rewards": dict(sim.terms),
+            "transitions": sim.transitions(),
+            "masked_actions": int(np.count_nonzero(sim.masked_now)) if hasattr(sim, "masked_now") else 0,
+            "finished_in_slot": sim.finished_now,
+            "dropped_in_slot": sim.dropped_now,
+            "t_s": sim.t,
+        }
+        if final:
+            info.update(sim.metrics())
+            info["drops_by_reason"] = dict(sim.drops_by_reason)
+            info["masked_actions_total"] = sim.counts["masked_actions"]
+        return info
+
+    def state(self) -> np.ndarray:
+        return self.sim.obs.reshape(-1).copy()
+
+    def observation_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All agents' observations (N, obs_dim) and masks (N, n_actions), in ``possible_agents`` order."""
+        return self.sim.obs, self.sim.mask
+
+    def render(self):
+        if self.render_mode is None:
+            return None
+        from .viewer import OffloadRoutingViewer
+
+        if self._viewer is None:
+            self._viewer = OffloadRoutingViewer(self.sim)
+        frame = self._viewer.frame()
+        if self.render_mode == "human":
+            self._viewer.show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
+
