@@ -40,6 +40,7 @@ from .types import (
     ON_LINK,
     PENDING,
     SAT_FAILURE,
+    TRANSITION_FIELDS,
     TTL,
     Transitions,
 )
@@ -201,6 +202,7 @@ class OffloadRoutingSim:
             self._return_from_down_links(went_down, t)
         if not np.array_equal(old_up, link_up) or not hasattr(self, "hops_to_csat"):
             self._hop_distances()
+        self._static_features()
 
     def _hop_distances(self) -> None:
         src, port = np.nonzero(self.link_up)
@@ -258,7 +260,8 @@ class OffloadRoutingSim:
             s, f, nodes, ports = s[ok], f[ok], nodes[ok], ports[ok]
             w = np.minimum((s // w_len).astype(np.int64), n_w - 1)
             end = np.minimum(f, (w + 1) * w_len)
-            np.add.at(self.link_busy, (w, nodes, ports), sign * (end - s))
+            flat = (w * self.n + nodes) * NUM_PORTS + ports
+            self.link_busy.reshape(-1)[:] += np.bincount(flat, sign * (end - s), self.link_busy.size)
             s = end
 
     def _drop_tasks(self, idx: np.ndarray, reason: int, t: float, bits: np.ndarray, blame=None) -> None:
@@ -459,7 +462,7 @@ class OffloadRoutingSim:
         due, nxt = due[~down], nxt[~down]
         order = np.lexsort((b.arrive[due], nxt))
         due, nxt = due[order], nxt[order]
-        queued = self.queued_bits(t2)
+        queued = self.held_bits  # occupancy at the start of the slot, plus this slot's arrivals
         cum = np.cumsum(b.bits[due])
         first = np.searchsorted(nxt, nxt, side="left")
         before = cum - b.bits[due] - np.where(first > 0, cum[first - 1], 0.0)  # earlier arrivals, same node
@@ -475,8 +478,10 @@ class OffloadRoutingSim:
         """Bits each satellite holds at ``t``: waiting for a decision plus not yet sent on its links."""
         b = self.bundles
         live = np.flatnonzero(b.state[: b.size] != FREE)
-        held = live[(b.state[live] == AT_NODE) | ((b.state[live] == ON_LINK) & (b.tx_finish[live] > t))]
-        return np.bincount(b.node[held], weights=b.bits[held], minlength=self.n)
+        held = live[(b.state[live] == AT_NODE) | (b.state[live] == ON_LINK)]
+        duration = np.maximum(b.tx_finish[held] - b.tx_start[held], 1e-12)
+        unsent = np.where(b.state[held] == AT_NODE, 1.0, np.clip((b.tx_finish[held] - t) / duration, 0.0, 1.0))
+        return np.bincount(b.node[held], weights=b.bits[held] * unsent, minlength=self.n)
 
     def _finish(self, t2: float) -> None:
         b, tk = self.bundles, self.tasks
@@ -532,76 +537,91 @@ class OffloadRoutingSim:
         self.counts["arrived_bits"] += float(bits.sum())
 
     # ------------------------------------------------------------------ observations
-    def _observe(self) -> None:
-        cfg, n, t = self.cfg, self.n, self.t
-        tk, b = self.tasks, self.bundles
-        # head of each satellite's queue of new tasks (oldest first) and of its waiting bundles
-        self.head_task = np.full(n, -1, dtype=np.int64)
-        ot = self.open_tasks
-        pend = ot[tk.status[ot] == PENDING]
-        if pend.size:
-            order = np.lexsort((tk.arrival[pend], tk.origin[pend]))
-            pend = pend[order]
-            nodes, first = np.unique(tk.origin[pend], return_index=True)
-            self.head_task[nodes] = pend[first]
-        self.head_bundle = np.full(n, -1, dtype=np.int64)
-        live = np.flatnonzero(b.state[: b.size] == AT_NODE)
-        if live.size:
-            order = np.lexsort((live, b.ready[live], b.node[live]))
-            live = live[order]
-            nodes, first = np.unique(b.node[live], return_index=True)
-            self.head_bundle[nodes] = live[first]
-        waiting = np.bincount(b.node[live], weights=b.bits[live], minlength=n) / cfg.task_bits
-        has_task = self.head_task >= 0
-        has_bundle = self.head_bundle >= 0
-        hb = np.where(has_bundle, self.head_bundle, 0)
-        ht = np.where(has_task, self.head_task, 0)
-        local_backlog = np.maximum(self.local_free - t, 0.0)
-        cpu_backlog = np.maximum(self.cpu_free - t, 0.0)
-        hops = self.hops_to_csat / HOP_CAP
+    def _first_per_node(self, idx: np.ndarray, node: np.ndarray, keys: tuple) -> np.ndarray:
+        """(N,) the first of ``idx`` per node in the order of ``keys`` (least significant first), -1 if none."""
+        head = np.full(self.n, -1, dtype=np.int64)
+        if idx.size:
+            order = np.lexsort((*keys, node))
+            idx, node = idx[order], node[order]
+            first = np.empty(idx.size, bool)
+            first[0] = True
+            np.not_equal(node[1:], node[:-1], out=first[1:])
+            head[node[first]] = idx[first]
+        return head
 
-        obs = np.empty((n, self.obs_dim), np.float32)
-        obs[:, 0] = self.is_csat
-        obs[:, 1] = has_task
-        obs[:, 2] = np.where(has_task, tk.bits[ht] / cfg.task_bits, 0.0)
-        obs[:, 3] = np.where(has_bundle, b.bits[hb] / cfg.task_bits, 0.0)
-        obs[:, 4] = np.where(has_bundle, (t - tk.arrival[b.task[hb]]) / cfg.ttl_s, 0.0)
-        obs[:, 5] = waiting
-        obs[:, 6] = local_backlog
-        obs[:, 7] = cpu_backlog
-        obs[:, 8] = hops
+    def _static_features(self) -> None:
+        """Observation columns that change only with the topology (refreshed with it)."""
+        cfg, n = self.cfg, self.n
+        obs = np.zeros((n, self.obs_dim), np.float32)
+        hops = self.hops_to_csat / HOP_CAP
         nbr = np.where(self.port_nbr >= 0, self.port_nbr, 0)
         exists = self.port_nbr >= 0
+        obs[:, 0] = self.is_csat
+        obs[:, 8] = hops
         port = obs[:, OWN_FEATURES:].reshape(n, NUM_PORTS, PORT_FEATURES)
         port[:, :, 0] = self.link_up
         port[:, :, 1] = np.where(self.link_up, cfg.task_bits / np.where(self.link_up, self.capacity, 1.0), 0.0)
         port[:, :, 2] = self.prop_s * 100.0  # in units of 10 ms
-        port[:, :, 3] = np.maximum(self.link_free - t, 0.0)
-        port[:, :, 4] = np.where(exists, waiting[nbr], 0.0)
         port[:, :, 5] = np.where(exists, hops[nbr], 1.0)
         port[:, :, 6] = np.where(exists, self.is_csat[nbr], 0.0)
-        port[:, :, 7] = np.where(exists, cpu_backlog[nbr], 0.0)
-        self.obs = obs
-
+        self._static_obs = obs
+        self._nbr = nbr
+        self._exists = exists
         mask = np.zeros((n, self.n_actions), np.int8)
         mask[:, HOLD] = 1
-        mask[:, FIRST_RATIO:] = has_task[:, None]
+        mask[:, FIRST_PORT : FIRST_PORT + NUM_PORTS] = self.link_up
+        mask[:, COMPUTE] = self.is_csat
+        self._route_mask = mask
+
+    def _observe(self) -> None:
+        cfg, n, t = self.cfg, self.n, self.t
+        tk, b = self.tasks, self.bundles
+        # heads: the oldest new task of each RS-Sat and the oldest waiting bundle of each satellite
+        ot = self.open_tasks
+        pend = ot[tk.status[ot] == PENDING]
+        self.head_task = self._first_per_node(pend, tk.origin[pend], (tk.arrival[pend],))
+        live = np.flatnonzero(b.state[: b.size] == AT_NODE)
+        self.head_bundle = self._first_per_node(live, b.node[live], (live, b.ready[live]))
+        waiting_bits = np.bincount(b.node[live], weights=b.bits[live], minlength=n)
+        link_backlog = np.maximum(self.link_free - t, 0.0)
+        self.held_bits = waiting_bits + (link_backlog * self.capacity).sum(axis=1)
+        waiting = waiting_bits / cfg.task_bits
+        has_task = self.head_task >= 0
+        has_bundle = self.head_bundle >= 0
+        hb = self.head_bundle[has_bundle]
+        ht = self.head_task[has_task]
+        cpu_backlog = np.maximum(self.cpu_free - t, 0.0)
+
+        obs = self._static_obs.copy()
+        obs[has_task, 1] = 1.0
+        obs[has_task, 2] = tk.bits[ht] / cfg.task_bits
+        obs[has_bundle, 3] = b.bits[hb] / cfg.task_bits
+        obs[has_bundle, 4] = (t - tk.arrival[b.task[hb]]) / cfg.ttl_s
+        obs[:, 5] = waiting
+        obs[:, 6] = np.maximum(self.local_free - t, 0.0)
+        obs[:, 7] = cpu_backlog
+        port = obs[:, OWN_FEATURES:].reshape(n, NUM_PORTS, PORT_FEATURES)
+        port[:, :, 3] = link_backlog
+        port[:, :, 4] = waiting[self._nbr] * self._exists
+        port[:, :, 7] = cpu_backlog[self._nbr] * self._exists
+        self.obs = obs
+
         route = has_bundle & ~has_task & self.sat_up
-        mask[:, FIRST_PORT : FIRST_PORT + NUM_PORTS] = route[:, None] & self.link_up
-        mask[:, COMPUTE] = route & self.is_csat
-        mask[~self.sat_up] = 0
-        mask[~self.sat_up, HOLD] = 1
+        mask = self._route_mask * route[:, None].astype(np.int8)
+        mask[:, FIRST_RATIO:] = has_task[:, None]
+        mask[:, HOLD] = 1
         self.mask = mask
 
     # ------------------------------------------------------------------ outputs
     def transitions(self) -> Transitions:
         if not self._trans:
             z = np.zeros(0)
-            return Transitions(z.astype(np.int64), np.zeros((0, self.obs_dim), np.float32), z.astype(np.int64), z,
-                               z.astype(np.int64), np.zeros((0, self.obs_dim), np.float32),
-                               np.zeros((0, self.n_actions), np.int8), z.astype(bool))
-        cols = list(zip(*self._trans))
-        return Transitions(*(np.concatenate(c) for c in cols))
+            cols = (z.astype(np.int64), np.zeros((0, self.obs_dim), np.float32), z.astype(np.int64), z,
+                    z.astype(np.int64), np.zeros((0, self.obs_dim), np.float32),
+                    np.zeros((0, self.n_actions), np.int8), z.astype(bool))
+        else:
+            cols = tuple(np.concatenate(c) for c in zip(*self._trans))
+        return Transitions(zip(TRANSITION_FIELDS, cols))
 
     def accounting(self) -> dict[str, float]:
         """Tasks and bits by where they are now, counted from the tables (not from the counters)."""

@@ -92,6 +92,16 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
         self._np_random = None
         self._viewer = None
 
+    def __getstate__(self) -> dict:
+        # the whole state, so a pickled or deep-copied env continues its episode identically;
+        # sgp4 objects inside rebuild themselves from the constellation's parameters
+        state = dict(self.__dict__)
+        state["_viewer"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
 
@@ -141,20 +151,22 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
 
     def actions_array(self, actions: dict) -> np.ndarray:
         """Validated (N,) int array from an agent -> action dict (missing agents hold)."""
-        n_act = self.sim.n_actions
-        out = np.zeros(self.sim.n, dtype=np.int64)
+        n, n_act = self.sim.n, self.sim.n_actions
+        out = np.zeros(n, dtype=np.int64)
         if not actions:
             return out
         keys = list(actions)
-        try:
+        if keys == self.possible_agents:  # the common case: every agent, in order
+            idx = np.arange(n)
+        else:
+            unknown = [k for k in keys if k not in self.agent_index]
+            if unknown:
+                raise ValueError(f"actions: unknown agent {unknown[0]!r}; agents are sat_0..sat_{n - 1}")
             idx = np.fromiter((self.agent_index[k] for k in keys), np.int64, len(keys))
-        except KeyError as exc:
-            last = f"sat_{self.sim.n - 1}"
-            raise ValueError(f"actions: unknown agent {exc.args[0]!r}; agents are sat_0..{last}") from None
-        raw = np.array([actions[k] for k in keys], dtype=float).reshape(len(keys), -1)
-        if raw.shape[1] != 1:
-            raise ValueError("actions: each action must be one integer")
-        vals = raw[:, 0]
+        try:
+            vals = np.fromiter(actions.values(), dtype=float, count=len(keys))
+        except (TypeError, ValueError):
+            vals = np.array([np.nan if np.ndim(v) else v for v in actions.values()], dtype=float)
         bad = ~np.isfinite(vals) | (vals < 0) | (vals >= n_act) | (vals != np.floor(vals))
         if bad.any():
             k = int(np.argmax(bad))
@@ -163,8 +175,8 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
         return out
 
     def _observations(self) -> dict:
-        obs, mask = self.sim.obs, self.sim.mask
-        return {a: {"observation": obs[i], "action_mask": mask[i]} for i, a in enumerate(self.agents)}
+        obs, mask = self.sim.obs, self.sim.mask  # fresh arrays every step; rows are views into them
+        return {a: {"observation": o, "action_mask": m} for a, o, m in zip(self.agents, obs, mask)}
 
     def _info(self, final: bool) -> dict:
         sim = self.sim

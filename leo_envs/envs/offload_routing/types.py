@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
 # Action layout: one Discrete(FIRST_RATIO + ratio_levels) for every agent
 HOLD = 0  # keep the head-of-line data queued for this slot
 FIRST_PORT = 1  # 1..4: send the head bundle over +Grid port k (see PORT_NAMES)
@@ -25,22 +21,24 @@ TTL, BUFFER, SAT_FAILURE = 0, 1, 2
 HOP_CAP = 16  # hop distances to the nearest C-Sat are capped here (unreachable included)
 
 
-@dataclass
-class Transitions:
-    """Per-bundle routing transitions completed in one slot (Q-routing style), as arrays of length K.
+TRANSITION_FIELDS = ("agent", "obs", "action", "delay_s", "next_agent", "next_obs", "next_action_mask", "done")
+
+
+class Transitions(dict):
+    """Per-bundle routing transitions completed in one slot (Q-routing style): a dict of arrays of
+    length K (keys ``TRANSITION_FIELDS``), also readable as attributes (``tr.delay_s``).
 
     ``delay_s`` is the time from ``agent``'s decision to ``next_agent``'s decision on the same bundle
     (or, with ``done``, to the end of its computation, plus the drop penalty if it was dropped).
+    A plain dict underneath, so it compares, copies and pickles like one.
     """
 
-    agent: np.ndarray
-    obs: np.ndarray
-    action: np.ndarray
-    delay_s: np.ndarray
-    next_agent: np.ndarray
-    next_obs: np.ndarray
-    next_action_mask: np.ndarray
-    done: np.ndarray
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
-    def __len__(self) -> int:
-        return len(self.agent)
+    @property
+    def size(self) -> int:
+        return len(self["agent"])
