@@ -225,12 +225,20 @@ def test_bad_actions_and_masked_actions():
             env.step({"sat_0": bad})
     with pytest.raises(ValueError, match="unknown agent 'sat_999'"):
         env.step({"sat_999": 0})
-    # every satellite picks an action its mask forbids: all hold and all are counted
+    # every satellite picks an action its mask forbids: deciding ones hold and are counted, idle ones
+    # (all-zero mask) are ignored
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        env.step(masked_random(env, rng))
     obs, mask = env.observation_arrays()
+    deciding = mask.any(axis=1)
+    assert 0 < deciding.sum() < len(mask)
     forbidden = np.argmin(mask, axis=1)
     assert np.all(mask[np.arange(len(mask)), forbidden] == 0)
+    before = env.sim.accounting()
     *_, infos = env.step(dict(zip(env.agents, forbidden.tolist())))
-    assert infos["sat_0"]["masked_actions"] == len(env.possible_agents)
+    assert infos["sat_0"]["masked_actions"] == deciding.sum()
+    assert env.sim.accounting()["finished_tasks"] >= before["finished_tasks"]
     assert HOLD == 0 and FIRST_RATIO == 6
 
 
@@ -260,3 +268,25 @@ def test_scenarios_listed_and_starlink_builds():
     obs, _ = env.reset(seed=0)
     assert len(obs) == 1584
     assert env.state().shape == env.state_space.shape
+
+
+def test_step_arrays_matches_step():
+    a, b = tiny(max_cycles=80), tiny(max_cycles=80)
+    a.reset(seed=3)
+    b.reset(seed=3)
+    rng = np.random.default_rng(0)
+    for _ in range(80):
+        _, mask = a.observation_arrays()
+        acts = (rng.random(mask.shape) * mask).argmax(axis=1)
+        obs_a, rew_a, _, trunc_a, _ = a.step(dict(zip(a.agents, acts.tolist())))
+        obs_b, mask_b, rew_b, term_b, trunc_b, _ = b.step_arrays(acts)
+        assert np.array_equal(np.stack([o["observation"] for o in obs_a.values()]), obs_b)
+        assert np.array_equal(np.array(list(rew_a.values())), rew_b)
+        assert all(trunc_a.values()) == trunc_b and term_b is False
+    with pytest.raises(ValueError, match="episode is over"):
+        b.step_arrays(acts)
+    b.reset(seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        b.step_arrays(np.zeros(3, int))
+    with pytest.raises(ValueError, match="values must lie"):
+        b.step_arrays(np.full(len(b.possible_agents), 99))

@@ -45,6 +45,7 @@ from .types import (
     Transitions,
 )
 
+_NO_ENTRY = np.iinfo(np.int64).max
 POSITION_CHUNK = 64  # topology refreshes propagated per sgp4 call
 OWN_FEATURES = 9
 PORT_FEATURES = 8
@@ -250,7 +251,9 @@ class OffloadRoutingSim:
         self.cpu_free[failed] = np.minimum(self.cpu_free[failed], t)
 
     # ------------------------------------------------------------------ accounting helpers
-    def _add_busy(self, nodes, ports, start, finish, sign: float = 1.0) -> None:
+    def _add_busy(self, nodes, ports, start, finish, sign: float = 1.0, unique: bool = False) -> None:
+        """Add busy time [start, finish) of directed links (nodes, ports) to the utilisation windows.
+        ``unique``: no (node, port) repeats, so plain fancy-index addition is exact."""
         w_len = self.cfg.utilization_window_s
         n_w = self.link_busy.shape[0]
         s, f = np.asarray(start, float), np.minimum(np.asarray(finish, float), self.horizon_s)
@@ -260,8 +263,10 @@ class OffloadRoutingSim:
             s, f, nodes, ports = s[ok], f[ok], nodes[ok], ports[ok]
             w = np.minimum((s // w_len).astype(np.int64), n_w - 1)
             end = np.minimum(f, (w + 1) * w_len)
-            flat = (w * self.n + nodes) * NUM_PORTS + ports
-            self.link_busy.reshape(-1)[:] += np.bincount(flat, sign * (end - s), self.link_busy.size)
+            if unique:
+                self.link_busy[w, nodes, ports] += sign * (end - s)
+            else:
+                np.add.at(self.link_busy, (w, nodes, ports), sign * (end - s))
             s = end
 
     def _drop_tasks(self, idx: np.ndarray, reason: int, t: float, bits: np.ndarray, blame=None) -> None:
@@ -313,7 +318,6 @@ class OffloadRoutingSim:
             nxt = np.full(idx.size, -1)
             next_obs = np.zeros((idx.size, self.obs_dim), np.float32)
             next_mask = np.zeros((idx.size, self.n_actions), np.int8)
-            next_mask[:, HOLD] = 1
             done = np.ones(idx.size, bool)
         else:
             nxt = np.asarray(next_agents)[prior]
@@ -324,15 +328,15 @@ class OffloadRoutingSim:
         hop_delay = delay - terminal_extra
         self.terms["hop_delay"] -= float(np.sum(hop_delay))
         if self.cfg.reward_mode == "hop":
-            np.add.at(self.reward, agent, -hop_delay)
+            self.reward -= np.bincount(agent, weights=hop_delay, minlength=self.n)
 
     # ------------------------------------------------------------------ one slot
     def step(self, actions: np.ndarray) -> None:
         cfg, t = self.cfg, self.t
         self._reset_step_outputs()
         valid = self.mask[self._rows, actions].astype(bool)
-        self.counts["masked_actions"] += int(np.count_nonzero(~valid))
-        self.masked_now = ~valid
+        self.masked_now = self.deciding & ~valid  # agents with nothing to decide are ignored, not masked
+        self.counts["masked_actions"] += int(np.count_nonzero(self.masked_now))
         a = np.where(valid, actions, HOLD)
         self._decide_ratios(np.flatnonzero(a >= FIRST_RATIO), a, t)
         self._decide_routes(np.flatnonzero((a >= FIRST_PORT) & (a < FIRST_PORT + 4)), a, t)
@@ -400,7 +404,7 @@ class OffloadRoutingSim:
         start = np.maximum(t, self.link_free[nodes, port])
         finish = start + tx
         self.link_free[nodes, port] = finish
-        self._add_busy(nodes, port, start, finish)
+        self._add_busy(nodes, port, start, finish, unique=True)
         b.state[idx] = ON_LINK
         b.port[idx] = port
         b.tx_start[idx], b.tx_finish[idx] = start, finish
@@ -441,12 +445,10 @@ class OffloadRoutingSim:
         b.last_agent[idx] = -1
         self.terms["compute_delay"] -= float(np.sum(delay))
         if cfg.reward_mode == "hop":
-            np.add.at(self.reward, nodes, -delay)
+            self.reward[nodes] -= delay  # one decision per node
 
     def _terminal_mask(self, k: int) -> np.ndarray:
-        m = np.zeros((k, self.n_actions), np.int8)
-        m[:, HOLD] = 1
-        return m
+        return np.zeros((k, self.n_actions), np.int8)
 
     def _deliver(self, t2: float) -> None:
         """Bundles whose last bit reaches the next satellite by t2 join its waiting queue, if it is up
@@ -460,14 +462,17 @@ class OffloadRoutingSim:
         down = ~self.sat_up[nxt]
         self._drop_bundles(due[down], SAT_FAILURE, t2)
         due, nxt = due[~down], nxt[~down]
-        order = np.lexsort((b.arrive[due], nxt))
-        due, nxt = due[order], nxt[order]
         queued = self.held_bits  # occupancy at the start of the slot, plus this slot's arrivals
-        cum = np.cumsum(b.bits[due])
-        first = np.searchsorted(nxt, nxt, side="left")
-        before = cum - b.bits[due] - np.where(first > 0, cum[first - 1], 0.0)  # earlier arrivals, same node
-        full = queued[nxt] + before + b.bits[due] > self.cfg.buffer_bits
-        self._drop_bundles(due[full], BUFFER, t2)
+        incoming = np.bincount(nxt, weights=b.bits[due], minlength=self.n)
+        full = np.zeros(due.size, bool)
+        if np.any(queued + incoming > self.cfg.buffer_bits):  # rare: admit in arrival order until full
+            order = np.lexsort((b.arrive[due], nxt))
+            due, nxt = due[order], nxt[order]
+            cum = np.cumsum(b.bits[due])
+            first = np.searchsorted(nxt, nxt, side="left")
+            before = cum - b.bits[due] - np.where(first > 0, cum[first - 1], 0.0)  # earlier arrivals, same node
+            full = queued[nxt] + before + b.bits[due] > self.cfg.buffer_bits
+            self._drop_bundles(due[full], BUFFER, t2)
         ok = due[~full]
         b.state[ok] = AT_NODE
         b.node[ok] = nxt[~full]
@@ -537,16 +542,16 @@ class OffloadRoutingSim:
         self.counts["arrived_bits"] += float(bits.sum())
 
     # ------------------------------------------------------------------ observations
-    def _first_per_node(self, idx: np.ndarray, node: np.ndarray, keys: tuple) -> np.ndarray:
-        """(N,) the first of ``idx`` per node in the order of ``keys`` (least significant first), -1 if none."""
-        head = np.full(self.n, -1, dtype=np.int64)
-        if idx.size:
-            order = np.lexsort((*keys, node))
-            idx, node = idx[order], node[order]
-            first = np.empty(idx.size, bool)
-            first[0] = True
-            np.not_equal(node[1:], node[:-1], out=first[1:])
-            head[node[first]] = idx[first]
+    def _first_per_node(self, idx: np.ndarray, node: np.ndarray, time: np.ndarray) -> np.ndarray:
+        """(N,) per node, the entry of ``idx`` with the earliest ``time`` (ties: lowest index); -1 if none."""
+        if idx.size == 0:
+            return np.full(self.n, -1, dtype=np.int64)
+        earliest = np.full(self.n, np.inf)
+        np.minimum.at(earliest, node, time)
+        cand = time == earliest[node]
+        head = np.full(self.n, _NO_ENTRY, dtype=np.int64)
+        np.minimum.at(head, node[cand], idx[cand])
+        head[head == _NO_ENTRY] = -1
         return head
 
     def _static_features(self) -> None:
@@ -568,7 +573,6 @@ class OffloadRoutingSim:
         self._nbr = nbr
         self._exists = exists
         mask = np.zeros((n, self.n_actions), np.int8)
-        mask[:, HOLD] = 1
         mask[:, FIRST_PORT : FIRST_PORT + NUM_PORTS] = self.link_up
         mask[:, COMPUTE] = self.is_csat
         self._route_mask = mask
@@ -579,9 +583,9 @@ class OffloadRoutingSim:
         # heads: the oldest new task of each RS-Sat and the oldest waiting bundle of each satellite
         ot = self.open_tasks
         pend = ot[tk.status[ot] == PENDING]
-        self.head_task = self._first_per_node(pend, tk.origin[pend], (tk.arrival[pend],))
+        self.head_task = self._first_per_node(pend, tk.origin[pend], tk.arrival[pend])
         live = np.flatnonzero(b.state[: b.size] == AT_NODE)
-        self.head_bundle = self._first_per_node(live, b.node[live], (live, b.ready[live]))
+        self.head_bundle = self._first_per_node(live, b.node[live], b.ready[live])
         waiting_bits = np.bincount(b.node[live], weights=b.bits[live], minlength=n)
         link_backlog = np.maximum(self.link_free - t, 0.0)
         self.held_bits = waiting_bits + (link_backlog * self.capacity).sum(axis=1)
@@ -606,10 +610,12 @@ class OffloadRoutingSim:
         port[:, :, 7] = cpu_backlog[self._nbr] * self._exists
         self.obs = obs
 
+        has_task &= self.sat_up
         route = has_bundle & ~has_task & self.sat_up
         mask = self._route_mask * route[:, None].astype(np.int8)
         mask[:, FIRST_RATIO:] = has_task[:, None]
-        mask[:, HOLD] = 1
+        self.deciding = route | has_task
+        mask[:, HOLD] = self.deciding  # an agent with nothing to decide has an all-zero mask
         self.mask = mask
 
     # ------------------------------------------------------------------ outputs

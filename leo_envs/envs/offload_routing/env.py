@@ -25,11 +25,12 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
 
     ## Action Space
     ``Discrete(6 + ratio_levels)``, identical for all agents, with an ``action_mask``:
-    0 hold (always allowed); 1-4 send the head-of-line bundle to the fore / aft / left / right +Grid
-    neighbour (allowed when that link is up); 5 compute the head bundle here (C-Sats); 6.. choose the
-    local share rho = (a - 6) / (ratio_levels - 1) of the oldest new task (RS-Sats with a new task;
-    while one waits, only hold and the ratios are allowed). A masked action holds and is counted in
-    ``info["masked_actions"]``; an action outside the space or NaN raises ``ValueError``.
+    0 hold (keep the data queued this slot); 1-4 send the head-of-line bundle to the fore / aft / left /
+    right +Grid neighbour (allowed when that link is up); 5 compute the head bundle here (C-Sats);
+    6.. choose the local share rho = (a - 6) / (ratio_levels - 1) of the oldest new task (RS-Sats with a
+    new task; while one waits, only hold and the ratios are allowed). An agent with nothing to decide
+    has an all-zero mask and its action is ignored. A masked action of a deciding agent holds and is
+    counted in ``info["masked_actions"]``; an action outside the space or NaN raises ``ValueError``.
 
     ## Observation Space
     ``Dict(observation=Box(0, inf, (41,), float32), action_mask=Box(0, 1, (6 + L,), int8))``, local only.
@@ -122,6 +123,7 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
             self._np_random, _ = seeding.np_random(seed)
         self.sim.reset(self._np_random)
         self.agents = list(self.possible_agents)
+        self._all_false = dict.fromkeys(self.agents, False)
         self.num_cycles = 0
         info = self._info(final=False)
         obs = self._observations()
@@ -140,14 +142,38 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
         obs = self._observations()
         agents = self.agents
         rewards = dict(zip(agents, self.sim.reward.tolist()))
-        terminations = dict.fromkeys(agents, False)
-        truncations = dict.fromkeys(agents, done)
+        terminations = self._all_false.copy()
+        truncations = dict.fromkeys(agents, True) if done else self._all_false.copy()
         infos = dict.fromkeys(agents, info)
         if done:
             self.agents = []
         if self.render_mode == "human":
             self.render()
         return obs, rewards, terminations, truncations, infos
+
+    def step_arrays(self, actions: np.ndarray):
+        """The vectorised fast path for parameter-shared learners: same dynamics as ``step`` without
+        per-agent dicts. ``actions`` (N,) ints in ``possible_agents`` order; returns
+        ``(obs (N, D), action_mask (N, A), rewards (N,), terminated, truncated, info)``."""
+        if not self.agents:
+            raise ValueError("step_arrays: the episode is over; call reset() first")
+        acts = np.asarray(actions)
+        n_act = self.sim.n_actions
+        if acts.shape != (self.sim.n,):
+            raise ValueError(f"actions: expected shape ({self.sim.n},), got {acts.shape}")
+        if not np.issubdtype(acts.dtype, np.integer):
+            if not np.all(np.isfinite(acts)) or np.any(acts != np.floor(acts)):
+                raise ValueError(f"actions: expected integers in [0, {n_act - 1}], got non-integers or NaN")
+            acts = acts.astype(np.int64)
+        if acts.min() < 0 or acts.max() >= n_act:
+            raise ValueError(f"actions: values must lie in [0, {n_act - 1}], got [{acts.min()}, {acts.max()}]")
+        self.sim.step(acts)
+        self.num_cycles += 1
+        done = self.num_cycles >= self.config.max_cycles
+        info = self._info(final=done)
+        if done:
+            self.agents = []
+        return self.sim.obs, self.sim.mask, self.sim.reward.copy(), False, done, info
 
     def actions_array(self, actions: dict) -> np.ndarray:
         """Validated (N,) int array from an agent -> action dict (missing agents hold)."""

@@ -1,0 +1,93 @@
+"""Environment speed with random masked actions, against PettingZoo's MPE ``simple_spread_v3`` (package
+mpe2) run in the same process: env steps/s and agent-steps/s, and our agent-steps/s over MPE's.
+
+Targets (issue: offload_routing_v0): >= 500 env steps/s at 1584 agents (starlink_shell1) and >= 100x
+MPE per agent-step. Usage: python benchmarks/bench_envs.py [--steps 300] [--out benchmarks/results/envs.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from leo_envs import offload_routing_v0
+
+try:
+    from bench_core import machine
+except ImportError:  # run as a module
+    from benchmarks.bench_core import machine
+
+
+def offload_routing_rate(scenario: str, steps: int, api: str, seed: int = 0) -> dict:
+    """Random masked actions through the PettingZoo dict API (``step``) or the array API (``step_arrays``)."""
+    env = offload_routing_v0.parallel_env(scenario, max_cycles=steps + 1)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    agents = env.possible_agents
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        _, mask = env.observation_arrays()
+        actions = (rng.random(mask.shape) * mask).argmax(axis=1)
+        if api == "dict":
+            env.step(dict(zip(agents, actions.tolist())))
+        else:
+            env.step_arrays(actions)
+    elapsed = time.perf_counter() - t0
+    return {"env": "offload_routing_v0", "api": api, "scenario": scenario, "agents": len(agents), "steps": steps,
+            "steps_per_s": steps / elapsed, "agent_steps_per_s": steps * len(agents) / elapsed}
+
+
+def mpe_rate(steps: int, seed: int = 0) -> dict:
+    from mpe2 import simple_spread_v3
+
+    env = simple_spread_v3.parallel_env(max_cycles=steps + 1)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    agents = list(env.agents)
+    n_act = env.action_space(agents[0]).n
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        env.step(dict(zip(agents, rng.integers(0, n_act, len(agents)).tolist())))
+    elapsed = time.perf_counter() - t0
+    return {"env": "mpe2 simple_spread_v3", "api": "dict", "scenario": "default", "agents": len(agents), "steps": steps,
+            "steps_per_s": steps / elapsed, "agent_steps_per_s": steps * len(agents) / elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/envs.json"))
+    args = parser.parse_args()
+
+    mpe = mpe_rate(args.steps * 5)
+    rows = [mpe]
+    for scenario in ("iridium", "starlink_shell1"):
+        for api in ("dict", "arrays"):
+            r = offload_routing_rate(scenario, args.steps, api)
+            r["vs_mpe_per_agent_step"] = r["agent_steps_per_s"] / mpe["agent_steps_per_s"]
+            rows.append(r)
+    star = {r["api"]: r for r in rows if r["scenario"] == "starlink_shell1"}
+    checks = {
+        f"starlink_shell1 env steps/s >= 500 ({api} API)": star[api]["steps_per_s"] >= 500 for api in star
+    }
+    checks.update({
+        f"agent-steps/s >= 100x MPE ({api} API)": star[api]["vs_mpe_per_agent_step"] >= 100 for api in star
+    })
+    header = ("env", "api", "scenario", "agents", "steps/s", "agent-steps/s", "vs MPE")
+    print("{:24s} {:6s} {:16s} {:>6s} {:>9s} {:>14s} {:>8s}".format(*header))
+    for r in rows:
+        ratio = f"{r['vs_mpe_per_agent_step']:.0f}x" if "vs_mpe_per_agent_step" in r else "1x"
+        print(f"{r['env']:24s} {r['api']:6s} {r['scenario']:16s} {r['agents']:6d} {r['steps_per_s']:9.1f} "
+              f"{r['agent_steps_per_s']:14.0f} {ratio:>8s}")
+    for name, ok in checks.items():
+        print(f"target {name}: {'met' if ok else 'MISSED'}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"machine": machine(), "results": rows, "targets": checks}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
