@@ -1,6 +1,7 @@
 """leo-envs: reinforcement-learning environments for LEO satellite networks.
 
 Importing the package registers the environments:
+Gymnasium: ``gym.make("leo_envs/Aggregation-v0", scenario="low_traffic")`` (and traffic-level variants);
 PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v0", scenario="iridium")``.
 """
 
@@ -9,6 +10,23 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v0"
+AGGREGATION_ID = "leo_envs/Aggregation-v0"
+AGGREGATION_VARIANTS = {
+    "leo_envs/Aggregation-LowTraffic-v0": "low_traffic",
+    "leo_envs/Aggregation-MediumTraffic-v0": "medium_traffic",
+    "leo_envs/Aggregation-HighTraffic-v0": "high_traffic",
+}
+
+
+def _register_gymnasium() -> None:
+    import gymnasium
+
+    entry = "leo_envs.envs.aggregation:AggregationEnv"
+    ids = {AGGREGATION_ID: {}, **{k: {"scenario": v} for k, v in AGGREGATION_VARIANTS.items()}}
+    for env_id, kwargs in ids.items():
+        if env_id not in gymnasium.registry:  # safe to import twice (subprocess workers)
+            # an episode reassigns the businesses of the sleeping satellites; 1000 bounds any scenario here
+            gymnasium.register(env_id, entry_point=entry, kwargs=kwargs, max_episode_steps=1000)
 
 
 def _register_pettingzoo() -> None:
@@ -27,13 +45,16 @@ def _register_pettingzoo() -> None:
 
 def scenarios() -> dict[str, list[str]]:
     """Named scenario presets per environment."""
+    from .envs.aggregation.config import SCENARIOS as AGGREGATION
     from .envs.offload_routing.config import SCENARIOS as ROUTING
 
-    return {"offload_routing": sorted(ROUTING)}
+    return {"offload_routing": sorted(ROUTING), "aggregation": sorted(AGGREGATION)}
 
 
 _register_pettingzoo()
+_register_gymnasium()
 
-from . import offload_routing_v0  # noqa: E402  (module form, after registration)
+from . import aggregation_v0, offload_routing_v0  # noqa: E402  (module forms, after registration)
 
-__all__ = ["OFFLOAD_ROUTING_ID", "__version__", "offload_routing_v0", "scenarios"]
+__all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v0",
+           "offload_routing_v0", "scenarios"]

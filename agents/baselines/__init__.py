@@ -1,5 +1,6 @@
 """Baselines behind the one policy interface of ``agents.policy``."""
 
+from .aggregation import AGGREGATION_BASELINES, make_aggregation_baseline
 from .offload_routing import (
     OFFLOAD_ROUTING_BASELINES,
     CongestionAwarePolicy,
@@ -10,5 +11,14 @@ from .offload_routing import (
     routes_to_csat,
 )
 
-__all__ = ["OFFLOAD_ROUTING_BASELINES", "CongestionAwarePolicy", "RandomPolicy", "ShortestPathPolicy",
-           "bisect_ratio", "make_offload_routing_baseline", "routes_to_csat"]
+__all__ = [
+    "AGGREGATION_BASELINES",
+    "OFFLOAD_ROUTING_BASELINES",
+    "CongestionAwarePolicy",
+    "RandomPolicy",
+    "ShortestPathPolicy",
+    "bisect_ratio",
+    "make_aggregation_baseline",
+    "make_offload_routing_baseline",
+    "routes_to_csat",
+]

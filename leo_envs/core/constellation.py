@@ -124,44 +124,63 @@ class Constellation:
         phasing = _require_int("phasing", phasing, 0, planes - 1)
         if pattern not in WALKER_PATTERNS:
             raise ValueError(f"pattern: {pattern!r} is not one of {WALKER_PATTERNS}")
-        jd, fr = _julian(epoch)
         total = planes * sats_per_plane
-        a = EARTH_RADIUS_M + altitude_km * 1e3
-        mean_motion = math.sqrt(EARTH_MU_M3_S2 / a**3) * 60.0  # rad/min, as sgp4init wants
-        raan_span = 2.0 * math.pi if pattern == "delta" else math.pi
+        raan_span = 360.0 if pattern == "delta" else 180.0
         plane_idx = np.repeat(np.arange(planes), sats_per_plane)
         slot_idx = np.tile(np.arange(sats_per_plane), planes)
+        anomaly = (360.0 * slot_idx / sats_per_plane + 360.0 * phasing * plane_idx / total) % 360.0
+        c = cls.from_elements(
+            np.full(total, altitude_km), np.full(total, inclination_deg), raan_span * plane_idx / planes,
+            anomaly, epoch=epoch,
+        )
+        c.plane, c.slot = plane_idx, slot_idx
+        c.names = [f"P{p:02d}S{s:02d}" for p, s in zip(plane_idx, slot_idx)]
+        c.pattern, c.num_planes, c.sats_per_plane, c.phasing = pattern, planes, sats_per_plane, phasing
+        c._recipe = ("walker", (planes, sats_per_plane, altitude_km, inclination_deg, phasing, pattern, epoch))
+        return c
+
+    @classmethod
+    def from_elements(
+        cls,
+        altitude_km,
+        inclination_deg,
+        raan_deg,
+        mean_anomaly_deg,
+        epoch: datetime = DEFAULT_EPOCH,
+    ) -> Constellation:
+        """Circular orbits given per satellite: altitude (km), inclination, right ascension of the
+        ascending node and mean anomaly at ``epoch`` (degrees), each an array of length N."""
+        arrays = [np.atleast_1d(np.asarray(x, dtype=float))
+                  for x in (altitude_km, inclination_deg, raan_deg, mean_anomaly_deg)]
+        n = arrays[0].size
+        names = ("altitude_km", "inclination_deg", "raan_deg", "mean_anomaly_deg")
+        for name, arr in zip(names, arrays):
+            if arr.shape != (n,):
+                raise ValueError(f"{name}: expected {n} values, got shape {arr.shape}")
+        alt, inc, raan, anomaly = arrays
+        for k in range(n):
+            _require_float("altitude_km", alt[k], 0.0, MAX_ALTITUDE_KM, low_open=True)
+            _require_float("inclination_deg", inc[k], 0.0, 180.0)
+            _require_float("raan_deg", raan[k], -360.0, 720.0)
+            _require_float("mean_anomaly_deg", anomaly[k], -360.0, 720.0)
+        jd, fr = _julian(epoch)
         satrecs = []
-        for k, (p, s) in enumerate(zip(plane_idx, slot_idx)):
+        for k in range(n):
+            a = EARTH_RADIUS_M + alt[k] * 1e3
             sat = Satrec()
             sat.sgp4init(
-                WGS72,
-                "i",
-                k + 1,
-                (jd - SGP4_EPOCH_JD) + fr,
-                0.0,  # bstar: no drag
-                0.0,
-                0.0,
-                0.0,  # eccentricity
-                0.0,  # argument of perigee
-                math.radians(inclination_deg),
-                (2.0 * math.pi * s / sats_per_plane + 2.0 * math.pi * phasing * p / total) % (2 * math.pi),
-                mean_motion,
-                raan_span * p / planes,
+                WGS72, "i", k + 1, (jd - SGP4_EPOCH_JD) + fr,
+                0.0, 0.0, 0.0,  # no drag terms
+                0.0, 0.0,  # circular: eccentricity, argument of perigee
+                math.radians(inc[k]), math.radians(anomaly[k] % 360.0),
+                math.sqrt(EARTH_MU_M3_S2 / a**3) * 60.0,  # mean motion, rad/min as sgp4init wants
+                math.radians(raan[k] % 360.0),
             )
             satrecs.append(sat)
-        recipe = ("walker", (planes, sats_per_plane, altitude_km, inclination_deg, phasing, pattern, epoch))
         return cls(
-            satrecs,
-            epoch=epoch,
-            plane=plane_idx,
-            slot=slot_idx,
-            names=[f"P{p:02d}S{s:02d}" for p, s in zip(plane_idx, slot_idx)],
-            pattern=pattern,
-            num_planes=planes,
-            sats_per_plane=sats_per_plane,
-            phasing=phasing,
-            recipe=recipe,
+            satrecs, epoch=epoch, plane=np.full(n, -1), slot=np.full(n, -1), names=[f"S{k:03d}" for k in range(n)],
+            pattern=None, num_planes=0, sats_per_plane=0, phasing=0,
+            recipe=("elements", (alt, inc, raan, anomaly, epoch)),
         )
 
     @classmethod
@@ -274,5 +293,7 @@ class Constellation:
 def _rebuild(kind: str, args: tuple) -> Constellation:
     if kind == "walker":
         return Constellation.walker(*args)
+    if kind == "elements":
+        return Constellation.from_elements(*args)
     text, checksum, epoch = args
     return Constellation.from_tle(text, checksum=checksum, epoch=epoch)

@@ -1,0 +1,140 @@
+"""Scenario of Aggregation-v0: every field with its unit, and the traffic-level presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...config import Range, validated
+
+
+@dataclass(frozen=True)
+class AggregationConfig:
+    # service layer: a cluster of planes, one altitude each (500-1500 km), under one control satellite
+    plane_altitudes_km: tuple = (600.0, 1000.0, 1400.0)  # altitude of each service plane, km
+    sats_per_plane: int = 4  # service satellites per plane
+    inclination_deg: float = 53.0  # all planes, deg
+    plane_spacing_deg: float = 8.0  # RAAN step between planes, deg
+    slot_spacing_deg: float = 8.0  # mean-anomaly step between satellites of a plane, deg
+    control_altitude_km: float = 2000.0  # control satellite, km
+    max_start_s: float = 600.0  # instances are drawn at a random time in [0, this] after the epoch, s
+    # traffic
+    businesses_per_sat: float = 20.0  # mean businesses arriving per service satellite (Poisson)
+    traffic_pattern: str = "uniform"  # "uniform", or "hotspot": one plane gets `hotspot_factor` times more
+    hotspot_factor: float = 3.0  # traffic multiplier of the hotspot plane
+    business_bits_min: float = 0.4e6  # business size range, bit
+    business_bits_max: float = 1.2e6
+    deadline_min_s: float = 0.05  # max tolerable delay range, s
+    deadline_max_s: float = 0.25
+    # computing and links
+    cpu_hz: float = 3e9  # service satellite CPU, cycles/s
+    cycles_per_bit: float = 2.0  # cycles/bit of the businesses
+    max_volume_bits: float = 26e6  # C_max of CDSSQ: business volume one satellite can process, bit
+    working_sats: int | None = None  # override CDSSQ's V (None: V = ceil(volume / C_max), at most M - 1)
+    isl_frequency_hz: float = 26e9  # ISL carrier, Hz
+    isl_bandwidth_hz: float = 200e6  # Hz
+    isl_tx_power_w: float = 10.0  # ISL transmit power (the paper: 10-50 W), W
+    isl_antenna_gain_dbi: float = 30.0  # each end, dBi
+    isl_noise_temp_k: float = 500.0  # K
+    # power (the paper: transmit 10-50 W, receive 5-25 W, compute 60-415 W)
+    p_tx_w: float = 20.0  # transmitting, W
+    p_rx_w: float = 10.0  # receiving, W
+    p_comp_w: float = 200.0  # computing, on top of idle, W
+    p_idle_w: float = 120.0  # platform on, W
+    p_sleep_w: float = 30.0  # compute off, communications on, W
+    sleep_s: float = 600.0  # T_sleep: how long the sleeping satellites sleep, s
+    # rewards (highway-env style: named terms, weights here)
+    energy_weight: float = 1.0  # per step: minus the transfer energy / energy_scale_j
+    delay_weight: float = 1.0  # per step: minus the growth of the max working delay / delay_scale_s
+    deadline_weight: float = 1.0  # per step: minus newly violated deadlines
+    edr_weight: float = 1.0  # at the end: EDR / edr_scale
+    energy_scale_j: float = 10.0  # J
+    delay_scale_s: float = 0.01  # s
+    edr_scale: float = 1e7  # J/s
+
+
+RANGES: dict[str, Range] = {
+    "sats_per_plane": Range(1, 64, integer=True),
+    "inclination_deg": Range(0.0, 180.0),
+    "plane_spacing_deg": Range(0.0, 60.0),
+    "slot_spacing_deg": Range(0.0, 60.0),
+    "control_altitude_km": Range(300.0, 40_000.0),
+    "max_start_s": Range(0.0, 1e6),
+    "businesses_per_sat": Range(0.0, 1e4, low_open=True),
+    "traffic_pattern": Range(choices=("uniform", "hotspot")),
+    "hotspot_factor": Range(1.0, 100.0),
+    "business_bits_min": Range(1.0, 1e12),
+    "business_bits_max": Range(1.0, 1e12),
+    "deadline_min_s": Range(0.0, 1e6, low_open=True),
+    "deadline_max_s": Range(0.0, 1e6, low_open=True),
+    "cpu_hz": Range(0.0, 1e13, low_open=True),
+    "cycles_per_bit": Range(0.0, 1e6, low_open=True),
+    "max_volume_bits": Range(0.0, 1e15, low_open=True),
+    "working_sats": Range(1, 10_000, integer=True, optional=True),
+    "isl_frequency_hz": Range(1e6, 1e15),
+    "isl_bandwidth_hz": Range(1e3, 1e12),
+    "isl_tx_power_w": Range(0.0, 1e4, low_open=True),
+    "isl_antenna_gain_dbi": Range(-20.0, 80.0),
+    "isl_noise_temp_k": Range(1.0, 1e5),
+    "p_tx_w": Range(0.0, 1e4),
+    "p_rx_w": Range(0.0, 1e4),
+    "p_comp_w": Range(0.0, 1e5),
+    "p_idle_w": Range(0.0, 1e5),
+    "p_sleep_w": Range(0.0, 1e5),
+    "sleep_s": Range(0.0, 1e7, low_open=True),
+    "energy_weight": Range(0.0, 1e6),
+    "delay_weight": Range(0.0, 1e6),
+    "deadline_weight": Range(0.0, 1e6),
+    "edr_weight": Range(0.0, 1e6),
+    "energy_scale_j": Range(0.0, 1e12, low_open=True),
+    "delay_scale_s": Range(0.0, 1e6, low_open=True),
+    "edr_scale": Range(0.0, 1e15, low_open=True),
+}
+
+SCENARIOS: dict[str, AggregationConfig] = {
+    "low_traffic": AggregationConfig(businesses_per_sat=10.0),
+    "medium_traffic": AggregationConfig(businesses_per_sat=20.0),
+    "high_traffic": AggregationConfig(businesses_per_sat=30.0),
+    "tiny": AggregationConfig(plane_altitudes_km=(700.0, 1200.0), sats_per_plane=2, businesses_per_sat=4.0,
+                              max_volume_bits=6e6),
+}
+
+
+def make_config(scenario: str | AggregationConfig, **overrides) -> AggregationConfig:
+    """The named scenario (or a config) with ``overrides``, validated: unknown keys or values out of
+    range raise ``ValueError`` naming the key, the value and what is allowed."""
+    if isinstance(scenario, AggregationConfig):
+        base = scenario
+    elif scenario in SCENARIOS:
+        base = SCENARIOS[scenario]
+    else:
+        raise ValueError(f"scenario: {scenario!r} is not one of {sorted(SCENARIOS)}")
+    if "plane_altitudes_km" in overrides:
+        alts = overrides["plane_altitudes_km"]
+        try:
+            alts = tuple(float(a) for a in alts)
+        except (TypeError, ValueError):
+            raise ValueError(f"plane_altitudes_km: {alts!r} is not a sequence of numbers") from None
+        if not alts or any(not 300.0 <= a <= 3000.0 for a in alts):
+            raise ValueError(f"plane_altitudes_km: {alts!r}; expected one or more altitudes in [300, 3000] km")
+        overrides = {**overrides, "plane_altitudes_km": alts}
+    ranges = {**RANGES, "plane_altitudes_km": _AnyTuple()}
+    cfg = validated(base, ranges, overrides)
+    if cfg.business_bits_min > cfg.business_bits_max:
+        raise ValueError(f"business_bits_min: {cfg.business_bits_min} exceeds "
+                         f"business_bits_max={cfg.business_bits_max}")
+    if cfg.deadline_min_s > cfg.deadline_max_s:
+        raise ValueError(f"deadline_min_s: {cfg.deadline_min_s} exceeds deadline_max_s={cfg.deadline_max_s}")
+    if cfg.p_sleep_w > cfg.p_idle_w:
+        raise ValueError(f"p_sleep_w: {cfg.p_sleep_w} exceeds p_idle_w={cfg.p_idle_w}")
+    m = len(cfg.plane_altitudes_km) * cfg.sats_per_plane
+    if m < 2:
+        raise ValueError(f"sats_per_plane: {cfg.sats_per_plane} with {len(cfg.plane_altitudes_km)} plane(s) gives "
+                         f"{m} service satellite; at least 2 are needed")
+    if cfg.working_sats is not None and cfg.working_sats > m - 1:
+        raise ValueError(f"working_sats: {cfg.working_sats} is out of range; expected an integer in [1, {m - 1}]")
+    return cfg
+
+
+class _AnyTuple(Range):
+    def check(self, name, value):
+        return value  # plane_altitudes_km is checked in make_config
