@@ -57,6 +57,44 @@ def mpe_rate(steps: int, seed: int = 0) -> dict:
             "steps_per_s": steps / elapsed, "agent_steps_per_s": steps * len(agents) / elapsed}
 
 
+def aggregation_rate(scenario: str, steps: int, seed: int = 0) -> dict:
+    from leo_envs import aggregation_v0
+
+    env = aggregation_v0.env(scenario)
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        action = int(rng.choice(np.flatnonzero(obs["action_mask"])))
+        obs, _, done, _, _ = env.step(action)
+        if done:
+            obs, _ = env.reset()
+    elapsed = time.perf_counter() - t0
+    return {"env": "Aggregation-v0", "api": "gym", "scenario": scenario, "agents": 1, "steps": steps,
+            "steps_per_s": steps / elapsed, "agent_steps_per_s": steps / elapsed}
+
+
+def milp_solve_times(sizes=(8, 16, 24, 32), seed: int = 0) -> list[dict]:
+    """Time of milp_optimal on instances with about ``size`` businesses to reassign."""
+    from agents.baselines import make_aggregation_baseline
+    from leo_envs import aggregation_v0
+
+    rows = []
+    for size in sizes:
+        env = aggregation_v0.env("low_traffic", businesses_per_sat=max(size / 8, 0.5))
+        policy = make_aggregation_baseline("milp_optimal", env, seed, max_businesses=10 * size)
+        times, counts = [], []
+        for s in range(3):
+            obs, _ = env.reset(seed=seed + s)
+            t0 = time.perf_counter()
+            policy.act(obs)
+            times.append(time.perf_counter() - t0)
+            counts.append(int(env.unwrapped.instance.transfer.size))
+        rows.append({"target_businesses": size, "mean_businesses": float(np.mean(counts)),
+                     "solve_s": float(np.mean(times)), "dinkelbach_rounds": policy.last_solve.get("rounds")})
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=300)
@@ -70,6 +108,8 @@ def main() -> None:
             r = offload_routing_rate(scenario, args.steps, api)
             r["vs_mpe_per_agent_step"] = r["agent_steps_per_s"] / mpe["agent_steps_per_s"]
             rows.append(r)
+    for scenario in ("low_traffic", "high_traffic"):
+        rows.append(aggregation_rate(scenario, args.steps * 10))
     star = {r["api"]: r for r in rows if r["scenario"] == "starlink_shell1"}
     checks = {
         f"starlink_shell1 env steps/s >= 500 ({api} API)": star[api]["steps_per_s"] >= 500 for api in star
@@ -80,13 +120,20 @@ def main() -> None:
     header = ("env", "api", "scenario", "agents", "steps/s", "agent-steps/s", "vs MPE")
     print("{:24s} {:6s} {:16s} {:>6s} {:>9s} {:>14s} {:>8s}".format(*header))
     for r in rows:
-        ratio = f"{r['vs_mpe_per_agent_step']:.0f}x" if "vs_mpe_per_agent_step" in r else "1x"
+        ratio = f"{r['vs_mpe_per_agent_step']:.0f}x" if "vs_mpe_per_agent_step" in r else (
+            "1x" if r["env"].startswith("mpe2") else "-")
         print(f"{r['env']:24s} {r['api']:6s} {r['scenario']:16s} {r['agents']:6d} {r['steps_per_s']:9.1f} "
               f"{r['agent_steps_per_s']:14.0f} {ratio:>8s}")
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
+    milp = milp_solve_times()
+    print("milp_optimal solve time per instance (Aggregation-v0, 12 service satellites):")
+    for r in milp:
+        print(f"  {r['mean_businesses']:5.1f} businesses: {r['solve_s'] * 1e3:8.1f} ms, "
+              f"{r['dinkelbach_rounds']} Dinkelbach rounds")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "results": rows, "targets": checks}, indent=2) + "\n")
+    args.out.write_text(json.dumps({"machine": machine(), "results": rows, "targets": checks, "milp": milp},
+                                   indent=2) + "\n")
 
 
 if __name__ == "__main__":

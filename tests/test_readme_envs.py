@@ -13,3 +13,11 @@ def test_readme_offload_routing_example_runs():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "mean_delay_s" in out.stdout
+
+
+def test_readme_aggregation_example_runs():
+    text = README.read_text()
+    code = re.search(r"## Aggregation-v0\s+```python\n(.*?)```", text, re.S).group(1)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "energy_reduction" in out.stdout
