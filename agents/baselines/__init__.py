@@ -6,7 +6,6 @@ from .offload_routing import (
     CongestionAwarePolicy,
     RandomPolicy,
     ShortestPathPolicy,
-    bisect_ratio,
     make_offload_routing_baseline,
     routes_to_csat,
 )
@@ -17,7 +16,6 @@ __all__ = [
     "CongestionAwarePolicy",
     "RandomPolicy",
     "ShortestPathPolicy",
-    "bisect_ratio",
     "make_aggregation_baseline",
     "make_offload_routing_baseline",
     "routes_to_csat",

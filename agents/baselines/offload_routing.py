@@ -12,29 +12,10 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from agents.bisection import best_level, bisect_ratio, ratio_level
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO, HOLD, OffloadRoutingEnv
 
 MIN_WEIGHT_S = 1e-9  # csgraph drops explicit zeros
-
-
-def bisect_ratio(local_finish, offload_finish, count: int, iterations: int = 30) -> np.ndarray:
-    """Local shares rho in [0, 1] (a batch of ``count``) where ``local_finish(rho) == offload_finish(rho)``.
-
-    Both callables map (count,) ratios to (count,) finish times; the local finish grows with rho and the
-    offloaded one shrinks, so bisection converges; rho ends at 0 or 1 when one side wins outright.
-    """
-    lo, hi = np.zeros(count), np.ones(count)
-    for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        local_slower = local_finish(mid) > offload_finish(mid)
-        hi = np.where(local_slower, mid, hi)
-        lo = np.where(local_slower, lo, mid)
-    return 0.5 * (lo + hi)
-
-
-def ratio_level(rho: np.ndarray, levels: int) -> np.ndarray:
-    """Nearest of the env's discrete levels 0, 1/(L-1), ..., 1."""
-    return np.clip(np.rint(np.asarray(rho) * (levels - 1)), 0, levels - 1).astype(np.int64)
 
 
 def routes_to_csat(sim, edge_cost: np.ndarray, compute_cost: np.ndarray):
@@ -183,15 +164,8 @@ class CongestionAwarePolicy(ShortestPathPolicy):
             nodes.size,
         )
         # of the two levels around the root, keep the one with the earlier expected finish
-        levels = cfg.ratio_levels
-        lo = np.floor(rho * (levels - 1)) / (levels - 1)
-        hi = np.minimum(lo + 1.0 / (levels - 1), 1.0)
-
-        def finish(r):
-            return np.maximum(local_backlog + r * bits * per_bit_local,
-                              np.where(r < 1.0, fixed + (1.0 - r) * bits * per_bit, 0.0))
-
-        return np.where(finish(lo) <= finish(hi), lo, hi)
+        return best_level(rho, cfg.ratio_levels, lambda r: np.maximum(
+            local_backlog + r * bits * per_bit_local, np.where(r < 1.0, fixed + (1.0 - r) * bits * per_bit, 0.0)))
 
 
 class RandomPolicy(BaselinePolicy):

@@ -1,0 +1,42 @@
+"""Double DQN hyper-parameters for Aggregation-v0 (the paper's Table 2 where it gives them)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class DoubleDQNConfig:
+    scenario: str = "medium_traffic"
+    """Aggregation-v0 scenario to train on"""
+    episodes: int = 500
+    """training episodes (the paper: 500); --steps overrides with a step budget"""
+    steps: int | None = None
+    """environment steps to train for (None: ``episodes`` times the scenario's mean episode length)"""
+    seed: int = 0
+    """seeds the env, exploration and the network"""
+    lr: float = 1e-3
+    """Adam learning rate (the paper: 0.001)"""
+    gamma: float = 0.99
+    """discount (the paper: 0.99)"""
+    epsilon_decay: float = 0.995
+    """epsilon <- epsilon_decay ** episodes (the paper: 0.995)"""
+    epsilon_min: float = 0.05
+    """floor of epsilon"""
+    hidden: int = 128
+    """width of the two hidden layers"""
+    batch_size: int = 64
+    """transitions per gradient step"""
+    buffer_size: int = 50_000
+    """replay capacity"""
+    learning_starts: int = 500
+    """steps before the first update"""
+    train_freq: int = 1
+    """environment steps between gradient steps"""
+    target_update_interval: int = 500
+    """environment steps between target-network copies"""
+    checkpoint_every: int = 5_000
+    """steps between checkpoints (written at the next episode end)"""
+
+    def to_dict(self) -> dict:
+        return asdict(self)

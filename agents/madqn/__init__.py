@@ -1,0 +1,4 @@
+from .agent import MADQNAgent, MADQNPolicy
+from .config import MADQNConfig
+
+__all__ = ["MADQNAgent", "MADQNConfig", "MADQNPolicy"]

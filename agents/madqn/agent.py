@@ -1,0 +1,166 @@
+"""MADQN: one Q-network shared by all satellites, trained on per-bundle routing transitions with
+Double-DQN targets; new tasks are split by online bisection of the offload ratio.
+
+Q(o, a) estimates the remaining delay (seconds) of the head-of-line bundle if the satellite sends it
+over port a (or computes it, a = 4). Acting takes the masked argmin; the target is
+    y = delay + gamma * (1 - done) * Q_target(o', argmin over unmasked a' of Q_online(o', a')).
+For a new task of D bits the local share rho solves local(rho) = offloaded(rho), with
+local(rho) = backlog + rho D s_local and offloaded(rho) = dt + min_a Q(o'(rho), a), where o'(rho) is
+the satellite's observation with a bundle of (1 - rho) D bits at the head of its queue.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from agents.bisection import best_level, bisect_ratio, ratio_level
+from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO, NUM_PORTS
+from leo_envs.envs.offload_routing.dynamics import OWN_FEATURES, PORT_FEATURES
+
+from .config import MADQNConfig
+from .network import QNetwork
+
+N_ROUTE = NUM_PORTS + 1  # four ports and "compute here": env actions FIRST_PORT .. COMPUTE
+LINK_UP_COLS = [OWN_FEATURES + k * PORT_FEATURES for k in range(NUM_PORTS)]
+
+
+def route_mask(mask: np.ndarray) -> np.ndarray:
+    """(N, 5) routing part of the env's action mask (hold is never chosen: it teaches nothing)."""
+    return mask[:, FIRST_PORT : COMPUTE + 1].astype(bool)
+
+
+class MADQNAgent:
+    def __init__(self, obs_dim: int, cfg: MADQNConfig):
+        self.cfg = cfg
+        self.online = QNetwork(obs_dim, N_ROUTE, cfg.hidden, cfg.dueling)
+        self.target = QNetwork(obs_dim, N_ROUTE, cfg.hidden, cfg.dueling)
+        self.target.load_state_dict(self.online.state_dict())
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr)
+        self.bisection_s = 0.0
+        self.bisection_tasks = 0
+
+    # ------------------------------------------------------------------ acting
+    @torch.no_grad()
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        return self.online(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+
+    def masked_argmin(self, q: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.where(mask, q, np.inf).argmin(axis=1)
+
+    def act_arrays(self, obs: np.ndarray, mask: np.ndarray, env_cfg, epsilon: float = 0.0,
+                   rng: np.random.Generator | None = None) -> np.ndarray:
+        """Env actions (N,) for all satellites: routing by the masked argmin of Q (epsilon-greedy),
+        ratios by bisection (a random level with probability epsilon)."""
+        actions = np.zeros(len(obs), dtype=np.int64)
+        rmask = route_mask(mask)
+        routing = rmask.any(axis=1)
+        if routing.any():
+            idx = np.flatnonzero(routing)
+            choice = self.masked_argmin(self.q_values(obs[idx]), rmask[idx])
+            if epsilon > 0:
+                explore = rng.random(idx.size) < epsilon
+                random_choice = (rng.random((idx.size, N_ROUTE)) * rmask[idx]).argmax(axis=1)
+                choice = np.where(explore, random_choice, choice)
+            actions[idx] = FIRST_PORT + choice
+        new_task = mask[:, FIRST_RATIO] > 0
+        if new_task.any():
+            idx = np.flatnonzero(new_task)
+            levels = self.ratio_levels(obs[idx], env_cfg)
+            if epsilon > 0:
+                explore = rng.random(idx.size) < epsilon
+                levels = np.where(explore, rng.integers(0, env_cfg.ratio_levels, idx.size), levels)
+            actions[idx] = FIRST_RATIO + levels
+        return actions
+
+    def ratio_levels(self, obs: np.ndarray, env_cfg) -> np.ndarray:
+        """Bisection on rho for satellites with a new task (obs rows); returns level indices."""
+        t0 = time.perf_counter()
+        k = len(obs)
+        bits = obs[:, 2] * env_cfg.task_bits
+        backlog = obs[:, 6].astype(float)
+        per_bit_local = env_cfg.small_model_cycles_per_bit / env_cfg.rs_cpu_hz
+        can_route = np.concatenate([obs[:, LINK_UP_COLS] > 0, obs[:, [0]] > 0], axis=1)
+        reachable = can_route.any(axis=1)
+
+        def local(r):
+            return backlog + r * bits * per_bit_local
+
+        def offload(r):
+            head = obs.copy()
+            share = (1.0 - r) * obs[:, 2]
+            head[:, 1] = 0.0  # the new task has become a bundle at the head of the queue
+            head[:, 2] = 0.0
+            head[:, 3] = share
+            head[:, 4] = 0.0
+            head[:, 5] = obs[:, 5] + share
+            q = np.where(can_route, self.q_values(head), np.inf).min(axis=1)
+            return np.where(reachable, env_cfg.dt_s + np.maximum(q, 0.0), np.inf)
+
+        rho = bisect_ratio(local, offload, k, self.cfg.bisection_iters)
+        chosen = best_level(rho, env_cfg.ratio_levels,
+                            lambda r: np.maximum(local(r), np.where(r < 1.0, offload(r), 0.0)))
+        self.bisection_s += time.perf_counter() - t0
+        self.bisection_tasks += k
+        return ratio_level(chosen, env_cfg.ratio_levels)
+
+    # ------------------------------------------------------------------ learning
+    def double_dqn_target(self, batch: dict) -> torch.Tensor:
+        """delay + gamma (1 - done) Q_target(s', argmin over the unmasked a' of Q_online(s', a'))."""
+        with torch.no_grad():
+            nxt = torch.as_tensor(batch["next_obs"])
+            mask = torch.as_tensor(batch["next_mask"])
+            q_online = self.online(nxt).masked_fill(~mask, float("inf"))
+            best = q_online.argmin(dim=1, keepdim=True)
+            q_next = self.target(nxt).gather(1, best).squeeze(1)
+            has_next = mask.any(dim=1) & ~torch.as_tensor(batch["done"])
+            q_next = torch.where(has_next, q_next, torch.zeros_like(q_next))
+            return torch.as_tensor(batch["delay"]) + self.cfg.gamma * q_next
+
+    def update(self, batch: dict) -> float:
+        target = self.double_dqn_target(batch)
+        q = self.online(torch.as_tensor(batch["obs"])).gather(1, torch.as_tensor(batch["action"])[:, None])
+        loss = F.smooth_l1_loss(q.squeeze(1), target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.online.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        return float(loss.item())
+
+    def sync_target(self) -> None:
+        self.target.load_state_dict(self.online.state_dict())
+
+    def state_dict(self) -> dict:
+        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state.get("target", state["online"]))
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+
+
+class MADQNPolicy:
+    """A trained MADQN behind the policy interface (greedy routing, bisected ratios)."""
+
+    name = "madqn"
+
+    def __init__(self, env, agent: MADQNAgent):
+        self.env, self.agent = env, agent
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def act(self, observations: dict) -> dict:
+        obs, mask = self.env.observation_arrays()
+        actions = self.agent.act_arrays(obs, mask, self.env.config)
+        index = self.env.agent_index
+        return {a: int(actions[index[a]]) for a in observations}
+
+    @property
+    def bisection_ms_per_task(self) -> float:
+        return 1e3 * self.agent.bisection_s / max(self.agent.bisection_tasks, 1)

@@ -1,0 +1,108 @@
+"""Training MADQN on offload_routing_v0, top to bottom: episodes of the env, per-bundle transitions into
+replay, one Double-DQN update per slot, target syncs, CSV + TensorBoard logs, checkpoints at episode
+ends (``--resume`` continues from the last one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from agents.common import (
+    CHECKPOINT_DIR,
+    META_FILE,
+    WEIGHTS_FILE,
+    RunLogger,
+    load_weights,
+    read_meta,
+    save_weights,
+    setup_torch,
+    write_json,
+)
+from leo_envs import __version__, offload_routing_v0
+
+from .agent import N_ROUTE, MADQNAgent
+from .config import MADQNConfig
+from .replay import ReplayBuffer
+
+LOG_FIELDS = ["step", "episode", "updates", "epsilon", "loss", "mean_delay_s", "p95_delay_s", "completion_rate",
+              "drop_rate", "episode_return"]
+
+
+def epsilon_at(cfg: MADQNConfig, step: int) -> float:
+    frac = min(step / max(cfg.eps_fraction * cfg.steps, 1), 1.0)
+    return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+
+
+def save_checkpoint(out: Path, cfg: MADQNConfig, agent: MADQNAgent, replay: ReplayBuffer, counters: dict,
+                    rng: np.random.Generator) -> None:
+    ck = out / CHECKPOINT_DIR
+    ck.mkdir(parents=True, exist_ok=True)
+    save_weights(ck / WEIGHTS_FILE, {**agent.state_dict(), "torch_rng": torch.get_rng_state()})
+    replay.save(ck / "replay.npz")
+    meta = {"agent": "madqn", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
+            **counters, "rng": rng.bit_generator.state}
+    write_json(ck / META_FILE, meta)
+    # the evaluable model beside it: weights of the online net + what is needed to rebuild it
+    save_weights(out / WEIGHTS_FILE, {"online": agent.online.state_dict()})
+    write_json(out / META_FILE, {k: v for k, v in meta.items() if k != "rng"})
+
+
+def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    setup_torch(cfg.seed)
+    env = offload_routing_v0.parallel_env(cfg.scenario)
+    agent = MADQNAgent(env.sim.obs_dim, cfg)
+    replay = ReplayBuffer(cfg.buffer_size, env.sim.obs_dim, N_ROUTE)
+    rng = np.random.default_rng(cfg.seed)
+    counters = {"step": 0, "episode": 0, "updates": 0}
+    ck = out / CHECKPOINT_DIR
+    if resume and (ck / META_FILE).is_file():
+        meta = read_meta(ck)
+        state = load_weights(ck / WEIGHTS_FILE)
+        agent.load_state_dict(state)
+        torch.set_rng_state(state["torch_rng"])
+        replay.load(ck / "replay.npz")
+        counters = {k: int(meta[k]) for k in counters}
+        rng.bit_generator.state = meta["rng"]
+    logger = RunLogger(out, LOG_FIELDS, resume=resume)
+    bar = tqdm(total=cfg.steps, initial=counters["step"], desc="madqn", unit="slot", disable=not progress)
+    next_checkpoint = (counters["step"] // cfg.checkpoint_every + 1) * cfg.checkpoint_every
+    last_loss = float("nan")
+    while counters["step"] < cfg.steps:
+        env.reset(seed=cfg.seed * 100_003 + counters["episode"])
+        obs, mask = env.observation_arrays()
+        episode_return, info = 0.0, {}
+        while env.agents and counters["step"] < cfg.steps:
+            eps = epsilon_at(cfg, counters["step"])
+            actions = agent.act_arrays(obs, mask, env.config, eps, rng)
+            obs, mask, rewards, _, _, info = env.step_arrays(actions)
+            episode_return += float(rewards.sum())
+            tr = info["transitions"]
+            replay.add(tr.obs, tr.action - 1, tr.delay_s, tr.next_obs, tr.next_action_mask[:, 1:6], tr.done)
+            if replay.size >= cfg.learning_starts:
+                for _ in range(cfg.updates_per_step):
+                    last_loss = agent.update(replay.sample(cfg.batch_size, rng))
+                    counters["updates"] += 1
+                    if counters["updates"] % cfg.target_sync == 0:
+                        agent.sync_target()
+            counters["step"] += 1
+            bar.update(1)
+        if env.agents:  # the budget ended inside an episode: nothing to log for it
+            break
+        counters["episode"] += 1
+        row = {"step": counters["step"], "episode": counters["episode"], "updates": counters["updates"],
+               "epsilon": eps, "loss": last_loss, "episode_return": episode_return,
+               **{k: info[k] for k in ("mean_delay_s", "p95_delay_s", "completion_rate", "drop_rate")}}
+        logger.log(row, counters["step"])
+        bar.set_postfix(delay=f"{row['mean_delay_s']:.3f}", eps=f"{eps:.2f}")
+        if counters["step"] >= next_checkpoint:
+            save_checkpoint(out, cfg, agent, replay, counters, rng)
+            next_checkpoint += cfg.checkpoint_every
+    save_checkpoint(out, cfg, agent, replay, counters, rng)
+    bar.close()
+    logger.close()
+    return counters

@@ -1,0 +1,42 @@
+"""Train one agent on one environment.
+
+    python train.py {offload_routing|aggregation} AGENT [--scenario S] [--steps N] [--seed K] [--out DIR] [--resume]
+
+AGENT: madqn (offload_routing) or double_dqn (aggregation). Shows a progress bar, logs to DIR/progress.csv
+and TensorBoard (DIR/tb or SB3's events), writes checkpoints at episode ends; ``--resume`` continues an
+interrupted run from its last checkpoint. DIR/model.pt + DIR/meta.json is what evaluate.py --checkpoint loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("env", choices=("offload_routing", "aggregation"))
+    parser.add_argument("agent")
+    parser.add_argument("--scenario", default=None, help="scenario preset (default: the learner's own)")
+    parser.add_argument("--steps", type=int, default=None, help="environment steps to train for")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<env>-<agent>-s<seed>)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    from agents.registry import train_learner
+
+    out = args.out or Path("runs") / f"{args.env}-{args.agent}-s{args.seed}"
+    try:
+        counters = train_learner(args.env, args.agent, out, scenario=args.scenario, steps=args.steps,
+                                 seed=args.seed, resume=args.resume, progress=not args.no_progress)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(f"trained {args.agent} on {args.env}: {counters}; checkpoint in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
