@@ -1,4 +1,5 @@
-# Quick start: `make reproduce` (validate the core, later: train + evaluate both envs) and `make test`.
+# Quick start: `make reproduce` (validate, train both learners, evaluate against the papers -> results/REPORT.md)
+# and `make test`. `make reproduce FULL=1` uses the papers' training budgets.
 # Both create .venv with Python 3.11 and install the pinned versions on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -18,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 reproduce: $(STAMP)
-	$(BIN)/python -m leo_envs validate --out results
+	$(BIN)/python reproduce.py $(if $(FULL),--full,)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

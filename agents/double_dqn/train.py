@@ -18,6 +18,7 @@ from leo_envs import __version__, aggregation_v0
 
 from .agent import MaskedDoubleDQN
 from .config import DoubleDQNConfig
+from .network import PerSatelliteDQNPolicy
 
 EPISODE_METRICS = ("edr_j_per_s", "energy_reduction", "delay_increment_s", "deadline_violations")
 
@@ -33,7 +34,7 @@ def mean_episode_length(scenario: str, samples: int = 20) -> float:
 
 def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None) -> MaskedDoubleDQN:
     return MaskedDoubleDQN(
-        "MultiInputPolicy", env, learning_rate=cfg.lr, gamma=cfg.gamma, epsilon_decay=cfg.epsilon_decay,
+        PerSatelliteDQNPolicy, env, learning_rate=cfg.lr, gamma=cfg.gamma, epsilon_decay=cfg.epsilon_decay,
         exploration_final_eps=cfg.epsilon_min, buffer_size=cfg.buffer_size, learning_starts=cfg.learning_starts,
         batch_size=cfg.batch_size, train_freq=cfg.train_freq, target_update_interval=cfg.target_update_interval,
         policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=cfg.seed, device="cpu",

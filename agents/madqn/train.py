@@ -50,7 +50,10 @@ def save_checkpoint(out: Path, cfg: MADQNConfig, agent: MADQNAgent, replay: Repl
     write_json(out / META_FILE, {k: v for k, v in meta.items() if k != "rng"})
 
 
-def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
+def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = True,
+          stop_at: int | None = None) -> dict:
+    """Train for ``cfg.steps`` slots in all; ``stop_at`` ends this invocation at the first episode end
+    past that many slots (as an interruption would), leaving a checkpoint to ``resume`` from."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
@@ -102,6 +105,8 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
         if counters["step"] >= next_checkpoint:
             save_checkpoint(out, cfg, agent, replay, counters, rng)
             next_checkpoint += cfg.checkpoint_every
+        if stop_at is not None and counters["step"] >= stop_at:
+            break
     save_checkpoint(out, cfg, agent, replay, counters, rng)
     bar.close()
     logger.close()

@@ -94,6 +94,8 @@ SCENARIOS: dict[str, AggregationConfig] = {
     "low_traffic": AggregationConfig(businesses_per_sat=10.0),
     "medium_traffic": AggregationConfig(businesses_per_sat=20.0),
     "high_traffic": AggregationConfig(businesses_per_sat=30.0),
+    # small instances (about 10-30 businesses to reassign) on which milp_optimal gives the exact optimum
+    "sparse_traffic": AggregationConfig(businesses_per_sat=2.5),
     "tiny": AggregationConfig(plane_altitudes_km=(700.0, 1200.0), sats_per_plane=2, businesses_per_sat=4.0,
                               max_volume_bits=6e6),
 }
