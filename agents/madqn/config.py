@@ -43,6 +43,14 @@ class MADQNConfig:
     """slots between checkpoints (written at the next episode end)"""
     bisection_iters: int = 20
     """bisection rounds on rho per new task"""
+    randomize: bool = True
+    """domain randomisation: each training episode draws its ISL power and C-Sat spacing from the ranges
+    below, so the shared Q-network learns how delay depends on link speed and layout and transfers to
+    other constellations (the scenario's own values are always among the draws)"""
+    isl_tx_power_choices: tuple = (1.5, 3.0, 6.0, 12.0)
+    """ISL transmit powers (W) drawn per episode when randomising"""
+    csat_every_choices: tuple = (3, 4)
+    """C-Sat spacings drawn per episode when randomising"""
 
     def to_dict(self) -> dict:
         return asdict(self)

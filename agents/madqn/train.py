@@ -58,6 +58,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
     env = offload_routing_v0.parallel_env(cfg.scenario)
+    variants = {}  # domain randomisation: one env per (ISL power, C-Sat spacing), built on first use
     agent = MADQNAgent(env.sim.obs_dim, cfg)
     replay = ReplayBuffer(cfg.buffer_size, env.sim.obs_dim, N_ROUTE)
     rng = np.random.default_rng(cfg.seed)
@@ -76,6 +77,12 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     next_checkpoint = (counters["step"] // cfg.checkpoint_every + 1) * cfg.checkpoint_every
     last_loss = float("nan")
     while counters["step"] < cfg.steps:
+        if cfg.randomize:
+            key = (float(rng.choice(cfg.isl_tx_power_choices)), int(rng.choice(cfg.csat_every_choices)))
+            if key not in variants:
+                variants[key] = offload_routing_v0.parallel_env(cfg.scenario, isl_tx_power_w=key[0],
+                                                                csat_every=key[1])
+            env = variants[key]
         env.reset(seed=cfg.seed * 100_003 + counters["episode"])
         obs, mask = env.observation_arrays()
         episode_return, info = 0.0, {}

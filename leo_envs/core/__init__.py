@@ -19,16 +19,49 @@ from .link_budget import (
     transmission_delay_s,
 )
 from .network import GroundStation, Network, Snapshot
-from .presets import CONSTELLATION_PRESETS, WalkerPreset
+from .presets import CONSTELLATION_PRESETS, SHELL_PRESETS, WalkerPreset
 from .sun import sun_position_eci, sunlit
-from .topology import grazing_limit_m, plus_grid_pairs, segment_clearance_m
+from .topology import grazing_limit_m, plus_grid, plus_grid_pairs, segment_clearance_m
 
 __all__ = [
-    "CONSTELLATION_PRESETS", "Constellation", "DEFAULT_EPOCH", "EARTH_RADIUS_M", "FaultEvent", "FaultModel",
-    "FaultTimeline", "GRAZING_ALTITUDE_M", "GROUND_LINK", "GroundStation", "Network", "OpticalLink",
-    "PowerModel", "PowerState", "Processor", "Propagation", "RadioLink", "SPEED_OF_LIGHT_M_S", "Snapshot",
-    "WalkerPreset", "compute_delay_s", "db_to_linear", "ecef_to_geodetic", "fifo_finish_times",
-    "free_space_path_loss", "geodetic_to_ecef", "gmst_rad", "grazing_limit_m", "linear_to_db",
-    "plus_grid_pairs", "propagation_delay_s", "segment_clearance_m", "shannon_capacity_bps", "snr_linear",
-    "sun_position_eci", "sunlit", "teme_to_ecef", "transmission_delay_s",
+    "CONSTELLATION_PRESETS",
+    "Constellation",
+    "DEFAULT_EPOCH",
+    "EARTH_RADIUS_M",
+    "FaultEvent",
+    "FaultModel",
+    "FaultTimeline",
+    "GRAZING_ALTITUDE_M",
+    "GROUND_LINK",
+    "GroundStation",
+    "Network",
+    "OpticalLink",
+    "PowerModel",
+    "PowerState",
+    "Processor",
+    "Propagation",
+    "RadioLink",
+    "SHELL_PRESETS",
+    "SPEED_OF_LIGHT_M_S",
+    "Snapshot",
+    "WalkerPreset",
+    "compute_delay_s",
+    "db_to_linear",
+    "ecef_to_geodetic",
+    "fifo_finish_times",
+    "free_space_path_loss",
+    "geodetic_to_ecef",
+    "gmst_rad",
+    "grazing_limit_m",
+    "linear_to_db",
+    "plus_grid",
+    "plus_grid_pairs",
+    "propagation_delay_s",
+    "segment_clearance_m",
+    "shannon_capacity_bps",
+    "snr_linear",
+    "sun_position_eci",
+    "sunlit",
+    "teme_to_ecef",
+    "transmission_delay_s",
 ]

@@ -17,7 +17,7 @@ from sgp4.conveniences import sat_epoch_datetime
 
 from .constants import EARTH_MU_M3_S2, EARTH_RADIUS_M, SECONDS_PER_DAY, SGP4_EPOCH_JD
 from .frames import ecef_to_geodetic, gmst_rad, teme_to_ecef
-from .presets import CONSTELLATION_PRESETS
+from .presets import CONSTELLATION_PRESETS, SHELL_PRESETS, WalkerPreset
 from .sun import sun_position_eci, sunlit
 from .tle import parse_tle, read_tle_source
 
@@ -101,6 +101,9 @@ class Constellation:
         self.num_planes = num_planes
         self.sats_per_plane = sats_per_plane
         self.phasing = phasing
+        self.shells: tuple[WalkerPreset, ...] = ()  # Walker shells, each with its own +Grid
+        self.shell = np.zeros(len(satrecs), dtype=np.int64)  # shell of each satellite
+        self.local_plane = self.plane.copy()  # plane index within the shell
         self._recipe = recipe
         self.failed_at_epoch = ~self.propagate(np.zeros(1)).valid[0]
 
@@ -136,8 +139,43 @@ class Constellation:
         c.plane, c.slot = plane_idx, slot_idx
         c.names = [f"P{p:02d}S{s:02d}" for p, s in zip(plane_idx, slot_idx)]
         c.pattern, c.num_planes, c.sats_per_plane, c.phasing = pattern, planes, sats_per_plane, phasing
+        c.shells = (WalkerPreset(planes, sats_per_plane, altitude_km, inclination_deg, phasing, pattern, "walker"),)
+        c.local_plane = plane_idx.copy()
         c._recipe = ("walker", (planes, sats_per_plane, altitude_km, inclination_deg, phasing, pattern, epoch))
         return c
+
+    @classmethod
+    def from_shells(cls, shells, epoch: datetime = DEFAULT_EPOCH) -> Constellation:
+        """Several Walker shells in one constellation (planes are numbered across shells)."""
+        shells = tuple(shells)
+        if not shells:
+            raise ValueError("shells: expected at least one WalkerPreset")
+        parts = [cls.walker(s.planes, s.sats_per_plane, s.altitude_km, s.inclination_deg, s.phasing, s.pattern,
+                            epoch) for s in shells]
+        satrecs = [sat for p in parts for sat in p.satrecs]
+        offsets = np.cumsum([0] + [s.planes for s in shells[:-1]])
+        c = cls(
+            satrecs, epoch=epoch,
+            plane=np.concatenate([p.plane + off for p, off in zip(parts, offsets)]),
+            slot=np.concatenate([p.slot for p in parts]),
+            names=[f"L{k}{n}" for k, p in enumerate(parts) for n in p.names],
+            pattern=None, num_planes=int(sum(s.planes for s in shells)), sats_per_plane=0, phasing=0,
+            recipe=("shells", (shells, epoch)),
+        )
+        c.shells = shells
+        c.shell = np.concatenate([np.full(len(p), k) for k, p in enumerate(parts)])
+        c.local_plane = np.concatenate([p.plane for p in parts])
+        return c
+
+    @property
+    def shell_planes(self) -> np.ndarray:
+        """(N,) number of planes in each satellite's shell."""
+        return np.array([s.planes for s in self.shells], dtype=np.int64)[self.shell]
+
+    @property
+    def shell_sats_per_plane(self) -> np.ndarray:
+        """(N,) satellites per plane in each satellite's shell."""
+        return np.array([s.sats_per_plane for s in self.shells], dtype=np.int64)[self.shell]
 
     @classmethod
     def from_elements(
@@ -185,8 +223,10 @@ class Constellation:
 
     @classmethod
     def from_preset(cls, name: str, epoch: datetime = DEFAULT_EPOCH) -> Constellation:
+        if name in SHELL_PRESETS:
+            return cls.from_shells(SHELL_PRESETS[name], epoch)
         if name not in CONSTELLATION_PRESETS:
-            raise ValueError(f"preset: {name!r} is not one of {sorted(CONSTELLATION_PRESETS)}")
+            raise ValueError(f"preset: {name!r} is not one of {sorted(CONSTELLATION_PRESETS) + sorted(SHELL_PRESETS)}")
         p = CONSTELLATION_PRESETS[name]
         return cls.walker(
             p.planes, p.sats_per_plane, p.altitude_km, p.inclination_deg, p.phasing, p.pattern, epoch
@@ -234,7 +274,10 @@ class Constellation:
         return len(self._satrecs)
 
     def __repr__(self) -> str:
-        layout = f"{self.num_planes}x{self.sats_per_plane} {self.pattern}" if self.pattern else "TLE"
+        if self.pattern:
+            layout = f"{self.num_planes}x{self.sats_per_plane} {self.pattern}"
+        else:
+            layout = f"{len(self.shells)} shells" if self.shells else "no Walker layout"
         return f"Constellation({len(self)} satellites, {layout}, epoch={self.epoch.isoformat()})"
 
     @property
@@ -295,5 +338,7 @@ def _rebuild(kind: str, args: tuple) -> Constellation:
         return Constellation.walker(*args)
     if kind == "elements":
         return Constellation.from_elements(*args)
+    if kind == "shells":
+        return Constellation.from_shells(*args)
     text, checksum, epoch = args
     return Constellation.from_tle(text, checksum=checksum, epoch=epoch)

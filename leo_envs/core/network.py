@@ -18,7 +18,7 @@ from .constellation import Constellation
 from .faults import FaultModel, FaultTimeline
 from .frames import geodetic_to_ecef
 from .link_budget import GROUND_LINK, ISL_LINK, OpticalLink, RadioLink, propagation_delay_s
-from .topology import elevation_deg, plus_grid_pairs, segment_clearance_m
+from .topology import elevation_deg, plus_grid, segment_clearance_m
 
 WEIGHTS = ("delay", "hops")
 
@@ -182,10 +182,7 @@ class Network:
         if isinstance(isls, str):
             if isls != "plus_grid":
                 raise ValueError(f"isls: {isls!r} is not 'plus_grid' or an (E, 2) array of satellite pairs")
-            self.isl_pairs, self.isl_inter = plus_grid_pairs(
-                constellation.plane, constellation.slot, constellation.num_planes,
-                constellation.sats_per_plane, constellation.pattern or "", constellation.phasing,
-            )
+            self.isl_pairs, self.isl_inter = plus_grid(constellation)
         else:
             pairs = np.asarray(isls)
             if pairs.ndim != 2 or pairs.shape[1] != 2 or not np.issubdtype(pairs.dtype, np.integer):

@@ -29,3 +29,15 @@ CONSTELLATION_PRESETS: dict[str, WalkerPreset] = {
     ),
     "tiny": WalkerPreset(6, 6, 1200.0, 86.4, 1, "star", "36 satellites, a fast constellation for tests"),
 }
+
+_GEN1 = "SpaceX FCC modification (2021), Gen1 phase 1 shells; phasing not filed"
+# constellations of several Walker shells, each with its own +Grid
+SHELL_PRESETS: dict[str, tuple[WalkerPreset, ...]] = {
+    "starlink_gen1": (  # 4408 satellites
+        WalkerPreset(72, 22, 550.0, 53.0, 1, "delta", _GEN1),
+        WalkerPreset(72, 22, 540.0, 53.2, 1, "delta", _GEN1),
+        WalkerPreset(36, 20, 570.0, 70.0, 1, "delta", _GEN1),
+        WalkerPreset(6, 58, 560.0, 97.6, 1, "star", _GEN1),
+        WalkerPreset(4, 43, 560.0, 97.6, 1, "star", _GEN1),
+    ),
+}

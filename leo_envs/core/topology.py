@@ -38,6 +38,20 @@ def plus_grid_pairs(
     return pairs[first], kind[first]
 
 
+def plus_grid(constellation) -> tuple[np.ndarray, np.ndarray]:
+    """+Grid of every Walker shell of ``constellation`` (no links between shells)."""
+    c = constellation
+    if not c.shells:
+        raise ValueError("isls: 'plus_grid' needs a Walker constellation (plane/slot layout); pass an (E, 2) array")
+    pairs, inter = [], []
+    for k, sh in enumerate(c.shells):
+        idx = np.flatnonzero(c.shell == k)
+        p, x = plus_grid_pairs(c.local_plane[idx], c.slot[idx], sh.planes, sh.sats_per_plane, sh.pattern, sh.phasing)
+        pairs.append(idx[p])
+        inter.append(x)
+    return np.concatenate(pairs), np.concatenate(inter)
+
+
 def grazing_limit_m(r1_m, r2_m, grazing_altitude_m: float = GRAZING_ALTITUDE_M) -> np.ndarray:
     """Longest line of sight between points at geocentric radii r1 and r2 that clears the Earth
     plus ``grazing_altitude_m`` (the line is tangent to that sphere)."""

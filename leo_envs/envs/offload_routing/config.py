@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...config import Range, validated
-from ...core import CONSTELLATION_PRESETS
+from ...core import CONSTELLATION_PRESETS, SHELL_PRESETS
 
 
 @dataclass(frozen=True)
 class OffloadRoutingConfig:
-    constellation: str = "iridium"  # constellation preset (leo_envs.core.CONSTELLATION_PRESETS)
+    constellation: str = "iridium"  # constellation preset (leo_envs.core CONSTELLATION_PRESETS or SHELL_PRESETS)
     csat_every: int = 4  # every k-th slot of each plane carries a large model (C-Sat); others are RS-Sats
     csat_offset: int = 0  # slot index of the first C-Sat in each plane
     dt_s: float = 0.05  # decision slot, s
@@ -43,7 +43,7 @@ class OffloadRoutingConfig:
 
 
 RANGES: dict[str, Range] = {
-    "constellation": Range(choices=tuple(sorted(CONSTELLATION_PRESETS))),
+    "constellation": Range(choices=tuple(sorted(CONSTELLATION_PRESETS) + sorted(SHELL_PRESETS))),
     "csat_every": Range(1, 1000, integer=True),
     "csat_offset": Range(0, 1000, integer=True),
     "dt_s": Range(0.0, 60.0, low_open=True),

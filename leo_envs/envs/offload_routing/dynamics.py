@@ -61,10 +61,10 @@ def port_tables(network: Network) -> tuple[np.ndarray, np.ndarray]:
     e = np.arange(len(i))
     intra = ~network.isl_inter
     # intra-plane: j follows i when its slot is the next one
-    fwd = intra & (c.slot[j] == (c.slot[i] + 1) % c.sats_per_plane)
+    fwd = intra & (c.slot[j] == (c.slot[i] + 1) % c.shell_sats_per_plane[i])
     bwd = intra & ~fwd
     inter = network.isl_inter
-    right = inter & (c.plane[j] == (c.plane[i] + 1) % c.num_planes)
+    right = inter & (c.local_plane[j] == (c.local_plane[i] + 1) % c.shell_planes[i])
     left = inter & ~right
     for mask, port_i, port_j in ((fwd, 0, 1), (bwd, 1, 0), (right, 3, 2), (left, 2, 3)):
         nbr[i[mask], port_i], edge[i[mask], port_i] = j[mask], e[mask]
