@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<env>-<agent>-s<seed>)")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-randomize", action="store_true",
+                        help="madqn: train on the scenario alone (no domain randomisation)")
     args = parser.parse_args(argv)
 
     from agents.registry import train_learner
@@ -31,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("runs") / f"{args.env}-{args.agent}-s{args.seed}"
     try:
         counters = train_learner(args.env, args.agent, out, scenario=args.scenario, steps=args.steps,
-                                 seed=args.seed, resume=args.resume, progress=not args.no_progress)
+                                 seed=args.seed, resume=args.resume, progress=not args.no_progress,
+                                 randomize=not args.no_randomize)
     except ValueError as exc:
         parser.error(str(exc))
     print(f"trained {args.agent} on {args.env}: {counters}; checkpoint in {out}")

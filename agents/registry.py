@@ -33,7 +33,7 @@ def make_baseline(env_name: str, name: str, env, seed: int = 0):
 
 
 def train_learner(env_name: str, agent: str, out: Path, *, scenario: str | None, steps: int | None, seed: int,
-                  resume: bool, progress: bool = True) -> dict:
+                  resume: bool, progress: bool = True, randomize: bool = True) -> dict:
     check_env_name(env_name)
     if agent not in LEARNERS[env_name]:
         raise ValueError(f"agent: {agent!r} cannot be trained on {env_name}; learners: {LEARNERS[env_name]}")
@@ -41,7 +41,7 @@ def train_learner(env_name: str, agent: str, out: Path, *, scenario: str | None,
         from agents.madqn.config import MADQNConfig
         from agents.madqn.train import train
 
-        cfg = MADQNConfig(seed=seed)
+        cfg = MADQNConfig(seed=seed, randomize=randomize)
     else:
         from agents.double_dqn.config import DoubleDQNConfig
         from agents.double_dqn.train import train

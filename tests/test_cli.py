@@ -15,7 +15,7 @@ def run(*args, ok=True):
 
 def test_train_and_evaluate_smoke(tmp_path):
     run("train.py", "offload_routing", "madqn", "--scenario", "tiny", "--steps", "200", "--out", str(tmp_path / "m"),
-        "--no-progress")
+        "--no-progress", "--no-randomize")
     run("train.py", "aggregation", "double_dqn", "--scenario", "tiny", "--steps", "150", "--out", str(tmp_path / "d"),
         "--no-progress")
     run("train.py", "aggregation", "double_dqn", "--scenario", "tiny", "--steps", "300", "--out", str(tmp_path / "d"),

@@ -44,9 +44,11 @@ class MADQNConfig:
     bisection_iters: int = 20
     """bisection rounds on rho per new task"""
     randomize: bool = True
-    """domain randomisation: each training episode draws its ISL power and C-Sat spacing from the ranges
-    below, so the shared Q-network learns how delay depends on link speed and layout and transfers to
-    other constellations (the scenario's own values are always among the draws)"""
+    """domain randomisation: each training episode draws its constellation, ISL power and C-Sat spacing
+    from the choices below, so the shared Q-network learns how delay depends on geometry, link speed and
+    layout and transfers to constellations it never saw (the scenario's own is always among the draws)"""
+    constellation_choices: tuple = (("iridium", 0.65), ("kuiper_shell1", 0.15))
+    """(constellation preset, task rate per RS-Sat in tasks/s) drawn per episode when randomising"""
     isl_tx_power_choices: tuple = (1.5, 3.0, 6.0, 12.0)
     """ISL transmit powers (W) drawn per episode when randomising"""
     csat_every_choices: tuple = (3, 4)

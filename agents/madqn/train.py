@@ -78,10 +78,13 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     last_loss = float("nan")
     while counters["step"] < cfg.steps:
         if cfg.randomize:
-            key = (float(rng.choice(cfg.isl_tx_power_choices)), int(rng.choice(cfg.csat_every_choices)))
+            constellation, rate = cfg.constellation_choices[int(rng.integers(len(cfg.constellation_choices)))]
+            key = (constellation, float(rate), float(rng.choice(cfg.isl_tx_power_choices)),
+                   int(rng.choice(cfg.csat_every_choices)))
             if key not in variants:
-                variants[key] = offload_routing_v0.parallel_env(cfg.scenario, isl_tx_power_w=key[0],
-                                                                csat_every=key[1])
+                variants[key] = offload_routing_v0.parallel_env(
+                    cfg.scenario, constellation=key[0], task_rate_hz=key[1], isl_tx_power_w=key[2],
+                    csat_every=key[3])
             env = variants[key]
         env.reset(seed=cfg.seed * 100_003 + counters["episode"])
         obs, mask = env.observation_arrays()

@@ -11,7 +11,7 @@ from agents.registry import load_policy
 from leo_envs import offload_routing_v0
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO
 
-TINY = dict(scenario="tiny", learning_starts=64, batch_size=32, target_sync=50, checkpoint_every=200)
+TINY = dict(scenario="tiny", learning_starts=64, batch_size=32, target_sync=50, checkpoint_every=200, randomize=False)
 
 
 def test_double_dqn_target_by_hand():
