@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: test reproduce lint bench clean
+.PHONY: test reproduce lint bench leaderboard clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,14 @@ reproduce: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# the speed suite: benchmarks/results/*.json and BENCHMARKS.md (generated, never hand-edited)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_core.py
-	$(BIN)/python benchmarks/bench_envs.py
+	$(BIN)/python benchmarks/run_all.py
+
+# every agent on every registered scenario, >= 5 seeds: LEADERBOARD.md, leaderboard.csv/json
+# (trained checkpoints from results/runs, written by `make reproduce`)
+leaderboard: $(STAMP)
+	$(BIN)/python benchmarks/leaderboard.py --seeds 5
 
 clean:
 	rm -rf $(VENV) results .pytest_cache
