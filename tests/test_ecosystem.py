@@ -32,3 +32,33 @@ def test_sb3_learns_through_supersuit(algo):
 
     result = main(["--algo", algo, "--steps", "400", "--scenario", "tiny"])
     assert 0.0 <= result["completion_rate"] <= 1.0 and result["mean_delay_s"] >= 0.0
+
+
+def test_rllib_one_iteration_with_two_env_runners():
+    pytest.importorskip("ray.rllib", reason="Ray RLlib is the optional extra: pip install 'leo-envs[rllib]'")
+    from examples.rllib_offload_routing import main
+
+    result = main(["--scenario", "tiny", "--iterations", "1", "--env-runners", "2"])
+    assert result["training_iteration"] == 1
+    assert result["env_runners"]["num_env_steps_sampled"] > 0
+
+
+def test_torchrl_rollout_with_masks():
+    pytest.importorskip("torchrl", reason="TorchRL is the optional extra: pip install 'leo-envs[torchrl]'")
+    import warnings
+
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+
+    from leo_envs import offload_routing_v0
+    from leo_envs.wrappers import HoldWhenIdle, ScalarInfos
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TorchRL notes it was tested with an older PettingZoo
+        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v0.parallel_env("tiny"))), use_mask=True,
+                                seed=0)
+        td = env.rollout(10)
+    assert td.batch_size[0] == 10
+    actions = td["sat", "action"]
+    masks = td["sat", "action_mask"]
+    assert masks.shape[:2] == (10, 36)
+    assert bool(masks.gather(-1, actions.long().unsqueeze(-1)).all())  # sampled actions respect the masks
