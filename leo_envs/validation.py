@@ -23,7 +23,6 @@ from .core import (
     shannon_capacity_bps,
 )
 from .core.constants import SECONDS_PER_DAY
-from .core.constellation import DEFAULT_EPOCH
 from .core.frames import ecef_to_geodetic, geodetic_to_ecef, gmst_rad
 from .core.sun import sun_position_eci, sunlit
 
@@ -222,5 +221,3 @@ def render_markdown(checks: list[Check]) -> str:
 def as_json(checks: list[Check]) -> list[dict]:
     return [asdict(c) for c in checks]
 
-
-__all__ = ["Check", "run_checks", "render_markdown", "as_json", "DEFAULT_EPOCH"]

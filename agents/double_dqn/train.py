@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from tqdm import tqdm
@@ -126,5 +125,3 @@ class DoubleDQNPolicy:
         action, _ = self.model.predict(observation, deterministic=True)
         return int(action)
 
-
-__all__ = ["DoubleDQNPolicy", "train", "torch"]
