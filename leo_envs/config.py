@@ -46,6 +46,15 @@ class Range:
         return int(value) if self.integer else x
 
 
+def resolve_scenario(scenario, config_cls, scenarios: dict):
+    """The config named ``scenario`` (or ``scenario`` itself if it already is a ``config_cls``)."""
+    if isinstance(scenario, config_cls):
+        return scenario
+    if scenario in scenarios:
+        return scenarios[scenario]
+    raise ValueError(f"scenario: {scenario!r} is not one of {sorted(scenarios)}")
+
+
 def validated(config, ranges: dict[str, Range], overrides: dict[str, Any]):
     """``config`` with ``overrides`` applied, every field checked against ``ranges``."""
     fields = {f.name for f in dataclasses.fields(config)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import Range, validated
+from ...config import Range, resolve_scenario, validated
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,7 @@ SCENARIOS: dict[str, AggregationConfig] = {
 def make_config(scenario: str | AggregationConfig, **overrides) -> AggregationConfig:
     """The named scenario (or a config) with ``overrides``, validated: unknown keys or values out of
     range raise ``ValueError`` naming the key, the value and what is allowed."""
-    if isinstance(scenario, AggregationConfig):
-        base = scenario
-    elif scenario in SCENARIOS:
-        base = SCENARIOS[scenario]
-    else:
-        raise ValueError(f"scenario: {scenario!r} is not one of {sorted(SCENARIOS)}")
+    base = resolve_scenario(scenario, AggregationConfig, SCENARIOS)
     if "plane_altitudes_km" in overrides:
         alts = overrides["plane_altitudes_km"]
         try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import EzPickle
 
+from ..base import ScenarioEnv
 from .config import AggregationConfig, make_config
 from .dynamics import AggregationState
 from .generator import AggregationInstance, InstanceGenerator
@@ -16,7 +16,7 @@ GLOBAL_FEATURES = 5
 OBS_HIGH = 1e3  # features are clipped to [0, OBS_HIGH]
 
 
-class AggregationEnv(gym.Env, EzPickle):
+class AggregationEnv(gym.Env, ScenarioEnv):
     """Business aggregation in a LEO service layer (MDP), after the energy-delay-ratio paper.
 
     ## Description
@@ -68,12 +68,7 @@ class AggregationEnv(gym.Env, EzPickle):
 
     def __init__(self, scenario: str | AggregationConfig = "medium_traffic", render_mode: str | None = None,
                  **overrides):
-        EzPickle.__init__(self, scenario, render_mode, **overrides)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: {render_mode!r} is not None or one of {self.metadata['render_modes']}")
-        self.config = make_config(scenario, **overrides)
-        self.scenario = scenario if isinstance(scenario, str) else "custom"
-        self.render_mode = render_mode
+        self._setup(make_config, scenario, render_mode, overrides)
         self.generator = InstanceGenerator(self.config)
         self.m = m = self.generator.m
         self.observation_space = spaces.Dict({
@@ -84,14 +79,6 @@ class AggregationEnv(gym.Env, EzPickle):
         self.instance: AggregationInstance | None = None
         self.state: AggregationState | None = None
         self._over = False
-
-    def __getstate__(self) -> dict:
-        # the whole state, so a pickled or deep-copied env continues its episode identically;
-        # sgp4 objects inside rebuild themselves from the constellation's parameters
-        return dict(self.__dict__)
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ API
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import Range, validated
+from ...config import Range, resolve_scenario, validated
 from ...core import CONSTELLATION_PRESETS, SHELL_PRESETS
 
 
@@ -88,11 +88,4 @@ SCENARIOS: dict[str, OffloadRoutingConfig] = {
 def make_config(scenario: str | OffloadRoutingConfig, **overrides) -> OffloadRoutingConfig:
     """The named scenario (or a config) with ``overrides``, validated: unknown keys or values out of
     range raise ``ValueError`` naming the key, the value and what is allowed."""
-    if isinstance(scenario, OffloadRoutingConfig):
-        base = scenario
-    elif scenario in SCENARIOS:
-        base = SCENARIOS[scenario]
-    else:
-        raise ValueError(f"scenario: {scenario!r} is not one of {sorted(SCENARIOS)}")
-    cfg = validated(base, RANGES, overrides)
-    return cfg
+    return validated(resolve_scenario(scenario, OffloadRoutingConfig, SCENARIOS), RANGES, overrides)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import EzPickle, seeding
+from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
+from ..base import ScenarioEnv
 from .config import OffloadRoutingConfig, make_config
 from .dynamics import OffloadRoutingSim
 
 
-class OffloadRoutingEnv(ParallelEnv, EzPickle):
+class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     """Delay-aware large-small model collaboration over a LEO constellation (Dec-POMDP).
 
     ## Description
@@ -66,17 +67,13 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
     * v0: initial release.
     """
 
+    _transient = ("_viewer",)
     metadata = {"name": "offload_routing_v0", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
                 "render_fps": 4}
 
     def __init__(self, scenario: str | OffloadRoutingConfig = "iridium", render_mode: str | None = None,
                  **overrides):
-        EzPickle.__init__(self, scenario, render_mode, **overrides)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: {render_mode!r} is not None or one of {self.metadata['render_modes']}")
-        self.config = make_config(scenario, **overrides)
-        self.scenario = scenario if isinstance(scenario, str) else "custom"
-        self.render_mode = render_mode
+        self._setup(make_config, scenario, render_mode, overrides)
         self.sim = OffloadRoutingSim(self.config)
         self.possible_agents = [f"sat_{i}" for i in range(self.sim.n)]
         self.agent_index = {a: i for i, a in enumerate(self.possible_agents)}
@@ -92,16 +89,6 @@ class OffloadRoutingEnv(ParallelEnv, EzPickle):
         self.state_space = spaces.Box(0.0, np.inf, (self.sim.n * self.sim.obs_dim,), np.float32)
         self._np_random = None
         self._viewer = None
-
-    def __getstate__(self) -> dict:
-        # the whole state, so a pickled or deep-copied env continues its episode identically;
-        # sgp4 objects inside rebuild themselves from the constellation's parameters
-        state = dict(self.__dict__)
-        state["_viewer"] = None
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
