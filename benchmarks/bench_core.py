@@ -39,6 +39,12 @@ def machine() -> dict:
             "processor": platform.processor() or platform.machine()}
 
 
+def write_results(path: Path, rows: list, **extra) -> None:
+    """A benchmark's JSON: the machine it ran on, its rows, and anything else it reports."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"machine": machine(), "results": rows, **extra}, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/core.json"))
@@ -88,8 +94,7 @@ def main() -> None:
     for r in rows:
         print(f"{r['name']:70s} {r['ours_s'] * 1e3:8.2f}ms {r['reference_s'] * 1e3:8.1f}ms {r['ratio']:9.2f}  "
               f"{r['target']} {'ok' if r['pass'] else 'MISSED'}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2) + "\n")
+    write_results(args.out, rows)
 
 
 if __name__ == "__main__":

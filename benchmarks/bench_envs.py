@@ -8,7 +8,6 @@ MPE per agent-step. Usage: python benchmarks/bench_envs.py [--steps 300] [--out 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -17,9 +16,9 @@ import numpy as np
 from leo_envs import offload_routing_v0
 
 try:
-    from bench_core import machine
+    from bench_core import write_results
 except ImportError:  # run as a module
-    from benchmarks.bench_core import machine
+    from benchmarks.bench_core import write_results
 
 
 def offload_routing_rate(scenario: str, steps: int, api: str, seed: int = 0) -> dict:
@@ -131,9 +130,7 @@ def main() -> None:
     for r in milp:
         print(f"  {r['mean_businesses']:5.1f} businesses: {r['solve_s'] * 1e3:8.1f} ms, "
               f"{r['dinkelbach_rounds']} Dinkelbach rounds")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "results": rows, "targets": checks, "milp": milp},
-                                   indent=2) + "\n")
+    write_results(args.out, rows, targets=checks, milp=milp)
 
 
 if __name__ == "__main__":

@@ -73,11 +73,9 @@ def main() -> None:
     print(f"fitted exponent b (step time ~ N^b): arrays {fit['arrays']:.2f}, dict {fit['dict']:.2f}")
     for name, ok in targets.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
-    from bench_core import machine
+    from bench_core import write_results
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "results": rows, "exponent": fit, "targets": targets},
-                                   indent=2) + "\n")
+    write_results(args.out, rows, exponent=fit, targets=targets)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Usage: python benchmarks/bench_train.py [--steps 3000] [--out benchmarks/results
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -84,10 +83,9 @@ def main() -> None:
     for r in rows:
         print(f"{r['env']:42s} {r['ours']:10s} {r['ours_per_s']:9.0f} transitions/s   {r['reference']}: "
               f"{r['reference_per_s']:9.0f}/s   ratio {r['ratio']:.2f}")
-    from bench_core import machine
+    from bench_core import write_results
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2) + "\n")
+    write_results(args.out, rows)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,10 @@ def masked_view(env):
     """The env with observations as RLlib's action-masking module wants them."""
     import numpy as np
     from gymnasium import spaces
-    from pettingzoo.utils.wrappers import BaseParallelWrapper
 
-    class MaskedObservationView(BaseParallelWrapper):
+    from leo_envs.wrappers import ObservationMap
+
+    class MaskedObservationView(ObservationMap):
         def __init__(self, inner):
             super().__init__(inner)
             space = inner.observation_space(inner.possible_agents[0])
@@ -38,18 +39,9 @@ def masked_view(env):
         def observation_space(self, agent):
             return self._spaces[agent]
 
-        @staticmethod
-        def _convert(obs):
+        def map_observations(self, obs):
             return {a: {"observations": o["observation"], "action_mask": o["action_mask"].astype(np.float32)}
                     for a, o in obs.items()}
-
-        def reset(self, seed=None, options=None):
-            obs, infos = self.env.reset(seed=seed, options=options)
-            return self._convert(obs), infos
-
-        def step(self, actions):
-            obs, rewards, terminations, truncations, infos = self.env.step(actions)
-            return self._convert(obs), rewards, terminations, truncations, infos
 
     return MaskedObservationView(env)
 

@@ -32,9 +32,23 @@ class ScalarInfos(BaseParallelWrapper):
         return obs, rewards, terminations, truncations, self._scalars(infos)
 
 
-class HoldWhenIdle(BaseParallelWrapper):
-    @staticmethod
-    def _masks(obs: dict) -> dict:
+class ObservationMap(BaseParallelWrapper):
+    """Applies ``map_observations`` (agent -> observation dict in, same out) after every reset and step."""
+
+    def map_observations(self, obs: dict) -> dict:
+        raise NotImplementedError
+
+    def reset(self, seed=None, options=None):
+        obs, infos = self.env.reset(seed=seed, options=options)
+        return self.map_observations(obs), infos
+
+    def step(self, actions):
+        obs, rewards, terminations, truncations, infos = self.env.step(actions)
+        return self.map_observations(obs), rewards, terminations, truncations, infos
+
+
+class HoldWhenIdle(ObservationMap):
+    def map_observations(self, obs: dict) -> dict:
         out = {}
         for agent, o in obs.items():
             mask = o["action_mask"]
@@ -43,11 +57,3 @@ class HoldWhenIdle(BaseParallelWrapper):
                 mask[HOLD] = 1
             out[agent] = {**o, "action_mask": np.asarray(mask, dtype=np.int8)}
         return out
-
-    def reset(self, seed=None, options=None):
-        obs, infos = self.env.reset(seed=seed, options=options)
-        return self._masks(obs), infos
-
-    def step(self, actions):
-        obs, rewards, terminations, truncations, infos = self.env.step(actions)
-        return self._masks(obs), rewards, terminations, truncations, infos
