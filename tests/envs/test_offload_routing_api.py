@@ -281,6 +281,7 @@ def test_step_arrays_matches_step():
         obs_a, rew_a, _, trunc_a, _ = a.step(dict(zip(a.agents, acts.tolist())))
         obs_b, mask_b, rew_b, term_b, trunc_b, _ = b.step_arrays(acts)
         assert np.array_equal(np.stack([o["observation"] for o in obs_a.values()]), obs_b)
+        assert np.array_equal(np.stack([o["action_mask"] for o in obs_a.values()]), mask_b)
         assert np.array_equal(np.array(list(rew_a.values())), rew_b)
         assert all(trunc_a.values()) == trunc_b and term_b is False
     with pytest.raises(ValueError, match="episode is over"):
@@ -290,3 +291,23 @@ def test_step_arrays_matches_step():
         b.step_arrays(np.zeros(3, int))
     with pytest.raises(ValueError, match="values must lie"):
         b.step_arrays(np.full(len(b.possible_agents), 99))
+
+
+def test_masks_are_read_only_and_observations_fresh():
+    env = tiny()
+    obs, _ = env.reset(seed=0)
+    for _ in range(5):
+        first = {a: o["observation"].copy() for a, o in obs.items()}
+        kept = obs
+        obs, *_ = env.step(masked_random(env, np.random.default_rng(0)))
+        # last step's observations are not overwritten by this step
+        assert all(np.array_equal(kept[a]["observation"], first[a]) for a in kept)
+        assert all(o["observation"] is not kept[a]["observation"] for a, o in obs.items())
+    idle = [a for a, o in obs.items() if not o["action_mask"].any()]
+    busy = [a for a, o in obs.items() if o["action_mask"].any()]
+    assert idle and busy
+    for agent in (idle[0], busy[0]):
+        with pytest.raises(ValueError, match="read-only"):
+            obs[agent]["action_mask"][HOLD] = 1
+    with pytest.raises(ValueError, match="read-only"):
+        env.observation_arrays()[1][0, HOLD] = 1

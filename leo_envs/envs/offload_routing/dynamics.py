@@ -267,6 +267,8 @@ class OffloadRoutingSim:
                 self.link_busy[w, nodes, ports] += sign * (end - s)
             else:
                 np.add.at(self.link_busy, (w, nodes, ports), sign * (end - s))
+            if np.all(end >= f):  # the usual case: no interval crosses into the next window
+                break
             s = end
 
     def _drop_tasks(self, idx: np.ndarray, reason: int, t: float, bits: np.ndarray, blame=None) -> None:
@@ -570,8 +572,7 @@ class OffloadRoutingSim:
         port[:, :, 5] = np.where(exists, hops[nbr], 1.0)
         port[:, :, 6] = np.where(exists, self.is_csat[nbr], 0.0)
         self._static_obs = obs
-        self._nbr = nbr
-        self._exists = exists
+        self._nbr_pad = np.where(exists, self.port_nbr, n)
         mask = np.zeros((n, self.n_actions), np.int8)
         mask[:, FIRST_PORT : FIRST_PORT + NUM_PORTS] = self.link_up
         mask[:, COMPUTE] = self.is_csat
@@ -588,7 +589,7 @@ class OffloadRoutingSim:
         self.head_bundle = self._first_per_node(live, b.node[live], b.ready[live])
         waiting_bits = np.bincount(b.node[live], weights=b.bits[live], minlength=n)
         link_backlog = np.maximum(self.link_free - t, 0.0)
-        self.held_bits = waiting_bits + (link_backlog * self.capacity).sum(axis=1)
+        self.held_bits = waiting_bits + np.einsum("ij,ij->i", link_backlog, self.capacity)
         waiting = waiting_bits / cfg.task_bits
         has_task = self.head_task >= 0
         has_bundle = self.head_bundle >= 0
@@ -606,16 +607,18 @@ class OffloadRoutingSim:
         obs[:, 7] = cpu_backlog
         port = obs[:, OWN_FEATURES:].reshape(n, NUM_PORTS, PORT_FEATURES)
         port[:, :, 3] = link_backlog
-        port[:, :, 4] = waiting[self._nbr] * self._exists
-        port[:, :, 7] = cpu_backlog[self._nbr] * self._exists
+        port[:, :, 4] = np.append(waiting, 0.0)[self._nbr_pad]  # a missing neighbour reads the 0 at index n
+        port[:, :, 7] = np.append(cpu_backlog, 0.0)[self._nbr_pad]
         self.obs = obs
 
         has_task &= self.sat_up
         route = has_bundle & ~has_task & self.sat_up
-        mask = self._route_mask * route[:, None].astype(np.int8)
-        mask[:, FIRST_RATIO:] = has_task[:, None]
+        mask = np.zeros((n, self.n_actions), np.int8)
+        mask[route] = self._route_mask[route]
+        mask[has_task, FIRST_RATIO:] = 1
         self.deciding = route | has_task
-        mask[:, HOLD] = self.deciding  # an agent with nothing to decide has an all-zero mask
+        mask[self.deciding, HOLD] = 1  # an agent with nothing to decide has an all-zero mask
+        mask.flags.writeable = False  # actions are validated against it: users get it read-only
         self.mask = mask
 
     # ------------------------------------------------------------------ outputs

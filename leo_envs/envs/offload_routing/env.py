@@ -40,7 +40,8 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     Per port (4 x 8): link up, D / capacity (s), propagation delay (10 ms units), own backlog on the
     link (s), neighbour's waiting bits / D, neighbour's hops to a C-Sat / 16, neighbour is C-Sat,
     neighbour's large-model backlog (s) (one-hop information exchange).
-    ``state()`` concatenates all observations (for centralised critics).
+    ``state()`` concatenates all observations (for centralised critics). Masks are read-only arrays
+    (the env checks actions against them; copy one to edit it); observations are fresh every step.
 
     ## Rewards
     ``reward_mode="hop"``: each agent gets minus the delay its routing decisions added (time from its
@@ -89,6 +90,9 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
         self.state_space = spaces.Box(0.0, np.inf, (self.sim.n * self.sim.obs_dim,), np.float32)
         self._np_random = None
         self._viewer = None
+        idle_mask = np.zeros(n_act, np.int8)
+        idle_mask.flags.writeable = False
+        self._idle_masks = [idle_mask] * self.sim.n
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self.observation_spaces[agent]
@@ -131,7 +135,7 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
         rewards = dict(zip(agents, self.sim.reward.tolist()))
         terminations = self._all_false.copy()
         truncations = dict.fromkeys(agents, True) if done else self._all_false.copy()
-        infos = dict.fromkeys(agents, info)
+        infos = dict.fromkeys(self._all_false, info)  # from a dict: presized, faster than from the list
         if done:
             self.agents = []
         if self.render_mode == "human":
@@ -188,8 +192,13 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
         return out
 
     def _observations(self) -> dict:
-        obs, mask = self.sim.obs, self.sim.mask  # fresh arrays every step; rows are views into them
-        return {a: {"observation": o, "action_mask": m} for a, o, m in zip(self.agents, obs, mask)}
+        # fresh arrays every step; observation rows are views into them. Agents with nothing to decide
+        # (most of them) share one read-only all-zero mask instead of a view each: a third less work.
+        sim = self.sim
+        masks = self._idle_masks.copy()
+        for i in np.flatnonzero(sim.deciding).tolist():
+            masks[i] = sim.mask[i]
+        return {a: {"observation": o, "action_mask": m} for a, o, m in zip(self.agents, sim.obs, masks)}
 
     def _info(self, final: bool) -> dict:
         sim = self.sim
