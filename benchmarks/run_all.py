@@ -52,6 +52,13 @@ def render(results: Path) -> str:
             "1x" if r["env"].startswith("mpe2") else "-")
         lines.append(f"| {r['env']} | {r['api']} | {r['scenario']} | {r['agents']} | {r['steps_per_s']:.0f} | "
                      f"{r['agent_steps_per_s']:.0f} | {ratio} |")
+    floor = next((r for r in envs["results"] if r["api"] == "dict_no_sim"), None)
+    if floor:
+        lines += ["", f"`dict_no_sim`: the dict API with the simulation step removed, i.e. building and reading "
+                  f"the per-agent dicts alone ({1e3 / floor['steps_per_s']:.2f} ms a step at {floor['agents']} "
+                  f"agents): with these per-agent observations (a dict of two arrays each) no simulation could "
+                  f"step faster than {floor['steps_per_s']:.0f}/s through the dict API on this machine. The array "
+                  "API (`step_arrays`, same dynamics) is the vectorised path."]
     lines += ["", "Targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in envs["targets"].items()),
               "", "milp_optimal (Aggregation-v0) solve time per instance:", "",
               "| businesses | solve time (ms) | Dinkelbach rounds |", "|---|---|---|"]

@@ -2,8 +2,9 @@
 ``act(observation) -> action``, ``reset(seed)``, and optional ``reset_options`` for ``env.reset``.
 
 no_aggregation (everyone works), random (masked), greedy (least resulting delay among the satellites
-that keep the deadline), ant_colony (ACO over whole assignments), q_table (MDP-QL: tabular Q-learning
-on a discretised state, trained by the baseline itself) and milp_optimal (scipy.optimize.milp with
+that keep the deadline), fastest_link (greedy, ties to the fastest transmission), ant_colony (ACO over
+whole assignments), q_table (MDP-QL: tabular Q-learning on a discretised state, trained by the
+baseline itself) and milp_optimal (scipy.optimize.milp with
 Dinkelbach's method on the env's exact delay model: the optimum the others are measured against).
 """
 
@@ -62,9 +63,11 @@ class RandomPolicy(AggregationPolicy):
         return int(self.rng.choice(np.flatnonzero(mask))) if mask.any() else 0
 
 
-def greedy_choice(state: AggregationState) -> int:
+def greedy_choice(state: AggregationState, tie_break: str = "own_load") -> int:
     """Least-loaded feasible: the satellite whose resulting max working delay is smallest among those
-    that keep the business's deadline (all feasible ones if none can)."""
+    that keep the business's deadline (all feasible ones if none can). Ties (common: the max is often
+    another satellite's) go to the least own load, or with ``tie_break="transmission"`` to the link that
+    sends the business fastest, which frees its sleeping sender soonest for its next business."""
     inst = state.inst
     trial = state.trial_delays()
     if not np.isfinite(trial).any():
@@ -74,6 +77,10 @@ def greedy_choice(state: AggregationState) -> int:
     deadline = inst.deadline_s[inst.transfer[state.k]]
     keeps = np.isfinite(trial) & (own_t <= deadline)
     pool = keeps if keeps.any() else np.isfinite(trial)
+    if tie_break == "transmission":
+        best = np.min(trial[pool])
+        tied = pool & (trial <= best + 1e-12)
+        return int(np.argmin(np.where(tied, inst.tx_s[state.k], np.inf)))
     score = np.where(pool, trial + 1e-9 * inst.own_load_s, np.inf)
     return int(np.argmin(score))
 
@@ -83,6 +90,15 @@ class GreedyPolicy(AggregationPolicy):
 
     def act(self, observation: dict) -> int:
         return greedy_choice(self.core.state)
+
+
+class FastestLinkPolicy(AggregationPolicy):
+    """Greedy with ties broken by the fastest transmission (see ``greedy_choice``)."""
+
+    name = "fastest_link"
+
+    def act(self, observation: dict) -> int:
+        return greedy_choice(self.core.state, tie_break="transmission")
 
 
 class _PlanningPolicy(AggregationPolicy):
@@ -372,12 +388,14 @@ class _MilpModel:
         return best_plan
 
 
-AGGREGATION_BASELINES = ("no_aggregation", "random", "greedy", "ant_colony", "q_table", "milp_optimal")
+AGGREGATION_BASELINES = ("no_aggregation", "random", "greedy", "fastest_link", "ant_colony", "q_table",
+                         "milp_optimal")
 
 
 def make_aggregation_baseline(name: str, env, seed: int | None = 0, **kwargs) -> AggregationPolicy:
     classes = {"no_aggregation": NoAggregationPolicy, "random": RandomPolicy, "greedy": GreedyPolicy,
-               "ant_colony": AntColonyPolicy, "q_table": QTablePolicy, "milp_optimal": MilpOptimalPolicy}
+               "fastest_link": FastestLinkPolicy, "ant_colony": AntColonyPolicy, "q_table": QTablePolicy,
+               "milp_optimal": MilpOptimalPolicy}
     if name not in classes:
         raise ValueError(f"baseline: {name!r} is not one of {AGGREGATION_BASELINES}")
     return classes[name](env, seed, **kwargs)

@@ -35,6 +35,19 @@ class DoubleDQNConfig:
     """environment steps between gradient steps"""
     target_update_interval: int = 500
     """environment steps between target-network copies"""
+    energy_weight: float = 150.0
+    """weight of the transfer-energy term in the training env's reward (the env's default: 1). Transfer
+    energy grows with transmission time, and a sleeping satellite sends its businesses one after another,
+    so a slow link delays every later business of its sender; the delay term sees that only when the
+    max working delay rises, many steps later. The evaluated metric (EDR) is the env's, unweighted"""
+    input_stats_episodes: int = 30
+    """random (masked) episodes whose observations set the network's input standardisation"""
+    validate_every: int = 25
+    """every this many episodes the greedy policy plays ``validation_instances`` fixed validation instances
+    (env seeds apart from training's and evaluate.py's); model.pt keeps the weights with the best mean
+    EDR (0: no validation, model.pt is the last weights)"""
+    validation_instances: int = 10
+    """instances of each validation"""
     checkpoint_every: int = 5_000
     """steps between checkpoints (written at the next episode end)"""
 

@@ -1,10 +1,13 @@
 """Training Double DQN on Aggregation-v0 with stable-baselines3: tqdm progress, CSV + TensorBoard through
 SB3's logger (plus each episode's EDR, energy reduction and delay), checkpoints at episode ends, and
-``--resume`` from the last one. The evaluable model is ``model.pt`` (a state_dict) + ``meta.json``; the
-``checkpoint/`` folder holds SB3's zip and replay buffer for resuming (pickles: trust only your own)."""
+``--resume`` from the last one. The evaluable model is ``model.pt`` (a state_dict) + ``meta.json``: the
+weights whose greedy policy scored the best EDR on fixed validation instances (``validation.json`` has
+every validation); the ``checkpoint/`` folder holds the latest SB3 zip and replay buffer for resuming
+(pickles: trust only your own)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,8 @@ from .config import DoubleDQNConfig
 from .network import PerSatelliteDQNPolicy
 
 EPISODE_METRICS = ("edr_j_per_s", "energy_reduction", "delay_increment_s", "deadline_violations")
+VALIDATION_SEED = 3_000_000  # validation instance i resets with this + i (evaluate.py uses 1000 s + e)
+VALIDATION_FILE = "validation.json"
 
 
 def mean_episode_length(scenario: str, samples: int = 20) -> float:
@@ -29,6 +34,28 @@ def mean_episode_length(scenario: str, samples: int = 20) -> float:
         env.reset(seed=10_000 + seed)
         lengths.append(env.unwrapped.instance.transfer.size)
     return float(np.mean(lengths))
+
+
+def random_observations(scenario: str, episodes: int, seed: int) -> np.ndarray:
+    """Observations of ``episodes`` episodes under random masked actions (instances apart from the
+    evaluation's, which reset with seeds 1000 s + e)."""
+    env = aggregation_v0.env(scenario)
+    rng = np.random.default_rng([seed, 1])
+    rows = []
+    for env_seed in rng.integers(10**6, 2 * 10**6, episodes).tolist():
+        obs, _ = env.reset(seed=env_seed)
+        done = False
+        while not done:
+            rows.append(obs["observation"])
+            allowed = np.flatnonzero(obs["action_mask"])
+            obs, _, done, _, _ = env.step(int(rng.choice(allowed)) if allowed.size else 0)
+    return np.stack(rows)
+
+
+def fit_input_scaling(model: MaskedDoubleDQN, cfg: DoubleDQNConfig) -> None:
+    obs = random_observations(cfg.scenario, cfg.input_stats_episodes, cfg.seed)
+    for net in (model.q_net, model.q_net_target):
+        net.set_input_scaling(obs)
 
 
 def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None) -> MaskedDoubleDQN:
@@ -41,13 +68,50 @@ def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None) -> Ma
     )
 
 
-class TrainingCallback(BaseCallback):
-    """Progress bar, per-episode metrics in the logger, checkpoints at episode ends."""
+def validation_edr(model: MaskedDoubleDQN, scenario: str, instances: int) -> tuple[float, float]:
+    """Mean deadline violations and mean EDR of the greedy policy on the fixed validation instances."""
+    env = aggregation_v0.env(scenario)
+    edr, violations = [], []
+    for i in range(instances):
+        obs, _ = env.reset(seed=VALIDATION_SEED + i)
+        done = False
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, _, done, _, info = env.step(int(action))
+        edr.append(info["edr_j_per_s"])
+        violations.append(info["deadline_violations"])
+    return float(np.mean(violations)), float(np.mean(edr))
 
-    def __init__(self, cfg: DoubleDQNConfig, out: Path, total: int, progress: bool):
+
+class BestOnValidation:
+    """Keeps in model.pt the weights whose greedy policy had the best validation EDR (like SB3's
+    EvalCallback best model, on the metric rather than the shaped return); survives ``--resume``."""
+
+    def __init__(self, cfg: DoubleDQNConfig, out: Path):
+        self.cfg, self.out = cfg, out
+        path = out / VALIDATION_FILE
+        self.record = json.loads(path.read_text()) if path.is_file() else {"best_edr_j_per_s": None, "history": []}
+
+    def __call__(self, model: MaskedDoubleDQN) -> None:
+        violations, edr = validation_edr(model, self.cfg.scenario, self.cfg.validation_instances)
+        self.record["history"].append({"step": int(model.num_timesteps), "edr_j_per_s": edr,
+                                        "deadline_violations": violations})
+        best = self.record.get("best")
+        if best is None or (-violations, edr) > (-best[0], best[1]):  # the env's objective: violations first
+            self.record.update(best=[violations, edr], best_edr_j_per_s=edr, best_step=int(model.num_timesteps))
+            save_model(model, self.cfg, self.out, validation=self.record)
+        write_json(self.out / VALIDATION_FILE, self.record)
+
+
+class TrainingCallback(BaseCallback):
+    """Progress bar, per-episode metrics in the logger, validation and checkpoints at episode ends."""
+
+    def __init__(self, cfg: DoubleDQNConfig, out: Path, total: int, progress: bool,
+                 validate: BestOnValidation | None):
         super().__init__()
-        self.cfg, self.out, self.total, self.progress = cfg, out, total, progress
+        self.cfg, self.out, self.total, self.progress, self.validate = cfg, out, total, progress, validate
         self.next_checkpoint = None
+        self.episodes = 0
 
     def _on_training_start(self) -> None:
         self.bar = tqdm(total=self.total, initial=self.model.num_timesteps, desc="double_dqn", unit="step",
@@ -61,6 +125,9 @@ class TrainingCallback(BaseCallback):
             if done:
                 for k in EPISODE_METRICS:
                     self.logger.record_mean(f"episode/{k}", info[k])
+                self.episodes += 1
+                if self.validate and self.episodes % self.cfg.validate_every == 0:
+                    self.validate(self.model)
                 if self.num_timesteps >= self.next_checkpoint:
                     save_checkpoint(self.model, self.cfg, self.out)
                     self.next_checkpoint += self.cfg.checkpoint_every
@@ -75,10 +142,22 @@ def save_checkpoint(model: MaskedDoubleDQN, cfg: DoubleDQNConfig, out: Path) -> 
     ck.mkdir(parents=True, exist_ok=True)
     model.save(ck / "sb3_model.zip")
     model.save_replay_buffer(ck / "replay_buffer.pkl")
-    meta = {"agent": "double_dqn", "env": "aggregation", "version": __version__, "config": cfg.to_dict(),
+    write_json(ck / META_FILE, model_meta(model, cfg))
+    if not cfg.validate_every:  # without validation the evaluable model is the latest
+        save_model(model, cfg, out)
+
+
+def model_meta(model: MaskedDoubleDQN, cfg: DoubleDQNConfig) -> dict:
+    return {"agent": "double_dqn", "env": "aggregation", "version": __version__, "config": cfg.to_dict(),
             "step": int(model.num_timesteps), "episode": int(model._episode_num)}
-    write_json(ck / META_FILE, meta)
+
+
+def save_model(model: MaskedDoubleDQN, cfg: DoubleDQNConfig, out: Path, validation: dict | None = None) -> None:
+    """The evaluable model: model.pt (state_dict) + meta.json."""
     save_weights(out / WEIGHTS_FILE, {"policy": model.policy.state_dict()})
+    meta = model_meta(model, cfg)
+    if validation is not None:
+        meta["validation_edr_j_per_s"] = validation["best_edr_j_per_s"]
     write_json(out / META_FILE, meta)
 
 
@@ -87,18 +166,22 @@ def train(cfg: DoubleDQNConfig, out: Path, resume: bool = False, progress: bool 
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
     total = cfg.steps or int(round(cfg.episodes * mean_episode_length(cfg.scenario)))
-    env = aggregation_v0.env(cfg.scenario)
+    env = aggregation_v0.env(cfg.scenario, energy_weight=cfg.energy_weight)
     ck = out / CHECKPOINT_DIR / "sb3_model.zip"
     if resume and ck.is_file():
         model = MaskedDoubleDQN.load(ck, env=env, device="cpu")  # our own checkpoint: trusted
         model.load_replay_buffer(out / CHECKPOINT_DIR / "replay_buffer.pkl")
     else:
         model = build_model(cfg, env)
+        fit_input_scaling(model, cfg)
     model.set_logger(configure(str(out), ["csv", "tensorboard"]))
+    validate = BestOnValidation(cfg, out) if cfg.validate_every else None
     remaining = total - model.num_timesteps
     if remaining > 0:
-        model.learn(remaining, callback=TrainingCallback(cfg, out, total, progress), reset_num_timesteps=not resume,
-                    log_interval=1)
+        model.learn(remaining, callback=TrainingCallback(cfg, out, total, progress, validate),
+                    reset_num_timesteps=not resume, log_interval=1)
+    if validate:
+        validate(model)  # the final weights compete too
     save_checkpoint(model, cfg, out)
     return {"step": int(model.num_timesteps), "episode": int(model._episode_num)}
 

@@ -66,6 +66,9 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
     train(cfg, tmp_path / "b", progress=False)
     wa, wb = load_weights(tmp_path / "a" / "model.pt"), load_weights(tmp_path / "b" / "model.pt")
     assert all(torch.equal(wa["policy"][k], wb["policy"][k]) for k in wa["policy"])
+    # the input standardisation was measured, is saved, and is the same in the target network
+    scale = wa["policy"]["q_net.input_scale"]
+    assert not torch.all(scale == 1) and torch.equal(scale, wa["policy"]["q_net_target.input_scale"])
     # resume: the run continues from its checkpoint (step count, episodes and log carry on)
     longer = DoubleDQNConfig(**{**cfg.to_dict(), "steps": 600})
     counters = train(longer, tmp_path / "a", resume=True, progress=False)
@@ -83,3 +86,38 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
         a = policy.act(obs)
         assert a == int(twin.predict(obs, deterministic=True)[0])
         obs, _, done, _, _ = env.step(a)
+
+
+def test_input_scaling_standardises_per_satellite_features():
+    env = aggregation_v0.env("tiny")
+    model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16), env)
+    from agents.double_dqn.train import random_observations
+
+    obs = random_observations("tiny", episodes=5, seed=0)
+    net = model.q_net
+    net.set_input_scaling(obs)
+    rows = (net.split(torch.as_tensor(obs)) - net.input_shift) / net.input_scale
+    rows = rows.reshape(-1, rows.shape[-1])
+    varying = rows.std(dim=0) > 0
+    torch.testing.assert_close(rows.mean(dim=0), torch.zeros(rows.shape[-1]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(rows.std(dim=0)[varying], torch.ones(int(varying.sum())), atol=1e-4, rtol=0)
+
+
+def test_model_pt_holds_the_best_validated_weights(tmp_path):
+    import json
+
+    from agents.double_dqn.train import VALIDATION_FILE, validation_edr
+
+    cfg = DoubleDQNConfig(scenario="tiny", steps=400, learning_starts=50, hidden=16, validate_every=5,
+                          validation_instances=3)
+    train(cfg, tmp_path, progress=False)
+    record = json.loads((tmp_path / VALIDATION_FILE).read_text())
+    # the best by the env's objective: fewest deadline violations, then the highest EDR
+    scores = [(-h["deadline_violations"], h["edr_j_per_s"]) for h in record["history"]]
+    best = max(scores)
+    assert len(scores) >= 3 and record["best_edr_j_per_s"] == best[1]
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["validation_edr_j_per_s"] == best[1] and meta["step"] == record["best_step"]
+    policy = load_policy(tmp_path, aggregation_v0.env("tiny"))
+    violations, edr = validation_edr(policy.model, "tiny", 3)
+    assert (-violations, edr) == best

@@ -12,7 +12,7 @@ from .dynamics import AggregationState
 from .generator import AggregationInstance, InstanceGenerator
 
 SAT_FEATURES = 10
-GLOBAL_FEATURES = 5
+GLOBAL_FEATURES = 8
 OBS_HIGH = 1e3  # features are clipped to [0, OBS_HIGH]
 
 
@@ -35,13 +35,14 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     (``invalid`` term). An action outside the space raises ``ValueError``.
 
     ## Observation Space
-    ``Dict(observation=Box(0, 1000, (10 M + 5,), float32), action_mask=Box(0, 1, (M,), int8))``.
+    ``Dict(observation=Box(0, 1000, (10 M + 8,), float32), action_mask=Box(0, 1, (M,), int8))``.
     Per satellite: working, feasible now, current delay T_j and own load (in units of
     ``deadline_max_s``), bits received / C_max, transmission and propagation time of the current
     business to it, distance / 5000 km, its transfer energy / ``energy_scale_j``, and the max working
     delay if the business went there. Global: business size, its deadline, share of businesses left,
-    delay before aggregation, current max working delay. ``transfer_prior()`` gives the paper's
-    exploration prior p_j ~ (C_max - load_j).
+    delay before aggregation, current max working delay, how long its (sleeping) sender has been sending,
+    the share of that sender's businesses still to send, and the longest sending time of any sender.
+    ``transfer_prior()`` gives the paper's exploration prior p_j ~ (C_max - load_j).
 
     ## Rewards
     Named terms (``info["rewards"]``), weights from the config: ``energy`` = -w E_transfer /
@@ -174,6 +175,11 @@ class AggregationEnv(gym.Env, ScenarioEnv):
             glob[0] = inst.bits[b] / cfg.business_bits_max
             glob[1] = inst.deadline_s[b] / scale
             glob[2] = (inst.transfer.size - k) / inst.transfer.size
+            sender = inst.origin[b]
+            senders = inst.origin[inst.transfer]
+            glob[5] = st.send_backlog_s[sender] / scale
+            glob[6] = np.count_nonzero(senders[k:] == sender) / np.count_nonzero(senders == sender)
+        glob[7] = st.send_backlog_s.max() / scale
         obs = np.clip(np.concatenate([sat.ravel(), glob]), 0.0, OBS_HIGH).astype(np.float32)
         return {"observation": obs, "action_mask": self.action_mask()}
 
