@@ -1,9 +1,9 @@
 """Training Double DQN on Aggregation-v0 with stable-baselines3: tqdm progress, CSV + TensorBoard through
 SB3's logger (plus each episode's EDR, energy reduction and delay), checkpoints at episode ends, and
 ``--resume`` from the last one. The evaluable model is ``model.pt`` (a state_dict) + ``meta.json``: the
-weights whose greedy policy scored the best EDR on fixed validation instances (``validation.json`` has
-every validation); the ``checkpoint/`` folder holds the latest SB3 zip and replay buffer for resuming
-(pickles: trust only your own)."""
+weights whose greedy policy did best on fixed validation instances (fewest deadline violations, then the
+highest EDR; ``validation.json`` has every validation); the ``checkpoint/`` folder holds the latest SB3 zip
+and replay buffer for resuming (pickles: trust only your own)."""
 
 from __future__ import annotations
 
@@ -84,13 +84,16 @@ def validation_edr(model: MaskedDoubleDQN, scenario: str, instances: int) -> tup
 
 
 class BestOnValidation:
-    """Keeps in model.pt the weights whose greedy policy had the best validation EDR (like SB3's
-    EvalCallback best model, on the metric rather than the shaped return); survives ``--resume``."""
+    """Keeps in model.pt the weights whose greedy policy did best on the validation instances (like SB3's
+    EvalCallback best model, judged by the env's objective rather than the training return); survives
+    ``--resume``."""
 
-    def __init__(self, cfg: DoubleDQNConfig, out: Path):
+    def __init__(self, cfg: DoubleDQNConfig, out: Path, resume: bool):
         self.cfg, self.out = cfg, out
         path = out / VALIDATION_FILE
-        self.record = json.loads(path.read_text()) if path.is_file() else {"best_edr_j_per_s": None, "history": []}
+        # a fresh run into an old directory starts a fresh record (the old best belongs to other weights)
+        resumed = resume and path.is_file()
+        self.record = json.loads(path.read_text()) if resumed else {"best": None, "history": []}
 
     def __call__(self, model: MaskedDoubleDQN) -> None:
         violations, edr = validation_edr(model, self.cfg.scenario, self.cfg.validation_instances)
@@ -175,7 +178,7 @@ def train(cfg: DoubleDQNConfig, out: Path, resume: bool = False, progress: bool 
         model = build_model(cfg, env)
         fit_input_scaling(model, cfg)
     model.set_logger(configure(str(out), ["csv", "tensorboard"]))
-    validate = BestOnValidation(cfg, out) if cfg.validate_every else None
+    validate = BestOnValidation(cfg, out, resume=resume and ck.is_file()) if cfg.validate_every else None
     remaining = total - model.num_timesteps
     if remaining > 0:
         model.learn(remaining, callback=TrainingCallback(cfg, out, total, progress, validate),

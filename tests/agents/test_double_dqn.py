@@ -121,3 +121,7 @@ def test_model_pt_holds_the_best_validated_weights(tmp_path):
     policy = load_policy(tmp_path, aggregation_v0.env("tiny"))
     violations, edr = validation_edr(policy.model, "tiny", 3)
     assert (-violations, edr) == best
+    # a fresh run into the same directory does not inherit the old run's best
+    train(DoubleDQNConfig(**{**cfg.to_dict(), "hidden": 8}), tmp_path, progress=False)
+    assert json.loads((tmp_path / "meta.json").read_text())["config"]["hidden"] == 8
+    assert load_policy(tmp_path, aggregation_v0.env("tiny")).model.policy.q_net.q_net[0].out_features == 8
