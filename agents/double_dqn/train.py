@@ -68,7 +68,7 @@ def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None) -> Ma
     )
 
 
-def validation_edr(model: MaskedDoubleDQN, scenario: str, instances: int) -> tuple[float, float]:
+def validation_score(model: MaskedDoubleDQN, scenario: str, instances: int) -> tuple[float, float]:
     """Mean deadline violations and mean EDR of the greedy policy on the fixed validation instances."""
     env = aggregation_v0.env(scenario)
     edr, violations = [], []
@@ -96,13 +96,13 @@ class BestOnValidation:
         self.record = json.loads(path.read_text()) if resumed else {"best": None, "history": []}
 
     def __call__(self, model: MaskedDoubleDQN) -> None:
-        violations, edr = validation_edr(model, self.cfg.scenario, self.cfg.validation_instances)
-        self.record["history"].append({"step": int(model.num_timesteps), "edr_j_per_s": edr,
-                                        "deadline_violations": violations})
-        best = self.record.get("best")
-        if best is None or (-violations, edr) > (-best[0], best[1]):  # the env's objective: violations first
-            self.record.update(best=[violations, edr], best_edr_j_per_s=edr, best_step=int(model.num_timesteps))
-            save_model(model, self.cfg, self.out, validation=self.record)
+        violations, edr = validation_score(model, self.cfg.scenario, self.cfg.validation_instances)
+        entry = {"step": int(model.num_timesteps), "edr_j_per_s": edr, "deadline_violations": violations}
+        self.record["history"].append(entry)
+        best = self.record["best"]
+        if best is None or (-violations, edr) > (-best["deadline_violations"], best["edr_j_per_s"]):
+            self.record["best"] = entry  # the env's objective: fewest violations, then EDR
+            save_model(model, self.cfg, self.out, validation=entry)
         write_json(self.out / VALIDATION_FILE, self.record)
 
 
@@ -160,7 +160,7 @@ def save_model(model: MaskedDoubleDQN, cfg: DoubleDQNConfig, out: Path, validati
     save_weights(out / WEIGHTS_FILE, {"policy": model.policy.state_dict()})
     meta = model_meta(model, cfg)
     if validation is not None:
-        meta["validation_edr_j_per_s"] = validation["best_edr_j_per_s"]
+        meta["validation"] = validation
     write_json(out / META_FILE, meta)
 
 

@@ -106,7 +106,7 @@ def test_input_scaling_standardises_per_satellite_features():
 def test_model_pt_holds_the_best_validated_weights(tmp_path):
     import json
 
-    from agents.double_dqn.train import VALIDATION_FILE, validation_edr
+    from agents.double_dqn.train import VALIDATION_FILE, validation_score
 
     cfg = DoubleDQNConfig(scenario="tiny", steps=400, learning_starts=50, hidden=16, validate_every=5,
                           validation_instances=3)
@@ -115,11 +115,11 @@ def test_model_pt_holds_the_best_validated_weights(tmp_path):
     # the best by the env's objective: fewest deadline violations, then the highest EDR
     scores = [(-h["deadline_violations"], h["edr_j_per_s"]) for h in record["history"]]
     best = max(scores)
-    assert len(scores) >= 3 and record["best_edr_j_per_s"] == best[1]
+    assert len(scores) >= 3 and record["best"]["edr_j_per_s"] == best[1]
     meta = json.loads((tmp_path / "meta.json").read_text())
-    assert meta["validation_edr_j_per_s"] == best[1] and meta["step"] == record["best_step"]
+    assert meta["validation"] == record["best"] and meta["step"] == record["best"]["step"]
     policy = load_policy(tmp_path, aggregation_v0.env("tiny"))
-    violations, edr = validation_edr(policy.model, "tiny", 3)
+    violations, edr = validation_score(policy.model, "tiny", 3)
     assert (-violations, edr) == best
     # a fresh run into the same directory does not inherit the old run's best
     train(DoubleDQNConfig(**{**cfg.to_dict(), "hidden": 8}), tmp_path, progress=False)
