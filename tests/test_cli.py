@@ -20,7 +20,11 @@ def test_train_and_evaluate_smoke(tmp_path):
         "--no-progress")
     run("train.py", "aggregation", "double_dqn", "--scenario", "tiny", "--steps", "300", "--out", str(tmp_path / "d"),
         "--resume", "--no-progress")
-    assert json.loads((tmp_path / "d" / "meta.json").read_text())["step"] == 300
+    # the resumed run reached its budget; model.pt is the best validated weights of the whole run
+    assert json.loads((tmp_path / "d" / "checkpoint" / "meta.json").read_text())["step"] == 300
+    best = json.loads((tmp_path / "d" / "meta.json").read_text())
+    history = json.loads((tmp_path / "d" / "validation.json").read_text())["history"]
+    assert history[-1]["step"] == 300 and best["step"] == best["validation"]["step"] <= 300
     run("evaluate.py", "offload_routing", "--agents", "full_local,random", "--checkpoint", str(tmp_path / "m"),
         "--scenario", "tiny", "--seeds", "2", "--out", str(tmp_path / "ev"), "--no-progress")
     run("evaluate.py", "aggregation", "--agents", "all", "--checkpoint", str(tmp_path / "d"), "--scenario", "tiny",
