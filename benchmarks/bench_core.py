@@ -34,9 +34,20 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo); the architecture elsewhere."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine()}
+            "processor": platform.processor() or platform.machine(), "cpu_model": cpu_model()}
 
 
 def write_results(path: Path, rows: list, **extra) -> None:

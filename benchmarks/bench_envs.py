@@ -2,7 +2,8 @@
 mpe2) run in the same process: env steps/s and agent-steps/s, and our agent-steps/s over MPE's.
 
 Targets (issue: offload_routing_v0): >= 500 env steps/s at 1584 agents (starlink_shell1) and >= 100x
-MPE per agent-step. Usage: python benchmarks/bench_envs.py [--steps 300] [--out benchmarks/results/envs.json]
+MPE per agent-step. Each rate is the best of ``--repeats`` runs interleaved with MPE's.
+Usage: python benchmarks/bench_envs.py [--steps 300] [--repeats 3] [--out benchmarks/results/envs.json]
 """
 
 from __future__ import annotations
@@ -101,16 +102,29 @@ def milp_solve_times(sizes=(8, 16, 24, 32), seed: int = 0) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each measurement; the best is kept")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/envs.json"))
     args = parser.parse_args()
 
-    mpe = mpe_rate(args.steps * 5)
-    rows = [mpe]
+    # every measurement `--repeats` times, interleaved with the reference, keeping each one's best run:
+    # on a shared machine a single run of either side can be slowed by a third
+    runs = [("mpe", lambda: mpe_rate(args.steps * 5))]
     for scenario in ("iridium", "starlink_shell1"):
         for api in ("dict", "arrays") + (("dict_no_sim",) if scenario == "starlink_shell1" else ()):
-            r = offload_routing_rate(scenario, args.steps, api)
-            r["vs_mpe_per_agent_step"] = r["agent_steps_per_s"] / mpe["agent_steps_per_s"]
-            rows.append(r)
+            runs.append(((scenario, api), lambda s=scenario, a=api: offload_routing_rate(s, args.steps, a)))
+    best: dict = {}
+    for _ in range(args.repeats):
+        for key, run in runs:
+            r = run()
+            if key not in best or r["steps_per_s"] > best[key]["steps_per_s"]:
+                best[key] = r
+    mpe = best.pop("mpe")
+    rows = [mpe]
+    for r in best.values():
+        r["vs_mpe_per_agent_step"] = r["agent_steps_per_s"] / mpe["agent_steps_per_s"]
+        r["repeats"] = args.repeats
+        rows.append(r)
+    mpe["repeats"] = args.repeats
     for scenario in ("low_traffic", "high_traffic"):
         rows.append(aggregation_rate(scenario, args.steps * 10))
     star = {r["api"]: r for r in rows if r["scenario"] == "starlink_shell1" and r["api"] != "dict_no_sim"}
