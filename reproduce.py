@@ -1,7 +1,7 @@
 """Reproduce both papers on a quick budget (``make reproduce``) or the full one (``make reproduce FULL=1``).
 
 Top to bottom: validate the core; train MADQN on iridium and Double DQN at each traffic level; evaluate
-them with every baseline over 5 seeds (and the MADQN checkpoint on starlink_shell1 without retraining);
+them with the baselines over 5 seeds (and the MADQN checkpoint on starlink_shell1 without retraining);
 write results/REPORT.md with the papers' numbers beside ours, plots, and how long each part took.
 """
 
@@ -59,9 +59,9 @@ def main() -> int:
         "evaluate.py", "offload_routing", "--agents", "all", "--checkpoint", str(runs / "madqn"), "--scenario",
         "iridium", "--seeds", seeds, "--out", str(out), "--no-progress"))
     part("evaluate offload_routing (starlink_shell1, no retraining)", (
-        "evaluate.py", "offload_routing", "--agents", "full_local,full_offload,even_split,static_ratio",
-        "--checkpoint", str(runs / "madqn"), "--scenario", "starlink_shell1", "--seeds", seeds, "--out", str(out),
-        "--no-progress"))
+        "evaluate.py", "offload_routing", "--agents",
+        "full_local,full_offload,even_split,static_ratio,congestion_aware", "--checkpoint", str(runs / "madqn"),
+        "--scenario", "starlink_shell1", "--seeds", seeds, "--out", str(out), "--no-progress"))
     part("evaluate aggregation (3 traffic levels)", *[
         ("evaluate.py", "aggregation", "--agents", "no_aggregation,random,greedy,fastest_link,ant_colony,q_table",
          "--checkpoint", str(runs / f"ddqn_{lvl}"), "--scenario", lvl, "--seeds", seeds, "--out", str(out),
