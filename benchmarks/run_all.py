@@ -48,7 +48,8 @@ def render(results: Path) -> str:
                      f"{'yes' if r['pass'] else 'NO'} |")
     repeats = envs["results"][0].get("repeats", 1)
     lines += ["", "## Environments (random masked actions; MPE simple_spread_v3 from mpe2 as the reference)", "",
-              f"Each rate is the best of {repeats} run{'s' if repeats > 1 else ''}, interleaved with MPE's.", "",
+              "Only the env's `step` is timed, on both sides (the random policy is outside the clock); each rate is "
+              f"the best of {repeats} run{'s' if repeats > 1 else ''}, interleaved with MPE's.", "",
               "| env | API | scenario | agents | env steps/s | agent-steps/s | per agent-step vs MPE |",
               "|---|---|---|---|---|---|---|"]
     for r in envs["results"]:
@@ -58,7 +59,7 @@ def render(results: Path) -> str:
                      f"{r['agent_steps_per_s']:.0f} | {ratio} |")
     floor = next((r for r in envs["results"] if r["api"] == "dict_no_sim"), None)
     if floor:
-        lines += ["", f"`dict_no_sim`: the dict API with the simulation step removed, i.e. building and reading "
+        lines += ["", f"`dict_no_sim`: the dict API with the simulation step removed, i.e. building (and freeing) "
                   f"the per-agent dicts alone ({1e3 / floor['steps_per_s']:.2f} ms a step at {floor['agents']} "
                   f"agents): with these per-agent observations (a dict of two arrays each) no simulation could "
                   f"step faster than {floor['steps_per_s']:.0f}/s through the dict API on this machine. The array "
@@ -68,7 +69,7 @@ def render(results: Path) -> str:
               "| businesses | solve time (ms) | Dinkelbach rounds |", "|---|---|---|"]
     for r in envs["milp"]:
         lines.append(f"| {r['mean_businesses']:.1f} | {r['solve_s'] * 1e3:.1f} | {r['dinkelbach_rounds']} |")
-    lines += ["", "## Scale (offload_routing_v0, one process per size)", "",
+    lines += ["", "## Scale (offload_routing_v0, one process per size; best of 3 runs after a 20-step warm-up)", "",
               "| constellation | satellites | steps/s (arrays) | ms/step (arrays) | steps/s (dict) | peak MB |",
               "|---|---|---|---|---|---|"]
     for r in scale["results"]:
