@@ -24,6 +24,25 @@ except ImportError:  # run as a module
     from benchmarks.bench_core import write_results
 
 
+def step_time(env, rng: np.random.Generator, api: str, steps: int) -> float:
+    """Seconds spent in ``steps`` offload_routing steps through the ``"dict"`` or ``"arrays"`` API, with
+    random masked actions (uniform over each agent's allowed actions) picked outside the clock."""
+    agents = env.possible_agents
+    elapsed = 0.0
+    for _ in range(steps):
+        _, mask = env.observation_arrays()
+        actions = (rng.random(mask.shape) * mask).argmax(axis=1)
+        if api == "arrays":
+            t0 = time.perf_counter()
+            env.step_arrays(actions)
+        else:
+            action_dict = dict(zip(agents, actions.tolist()))
+            t0 = time.perf_counter()
+            env.step(action_dict)
+        elapsed += time.perf_counter() - t0
+    return elapsed
+
+
 def offload_routing_rate(scenario: str, steps: int, api: str, seed: int = 0) -> dict:
     """Random masked actions through the PettingZoo dict API (``step``) or the array API (``step_arrays``).
     ``api="dict_no_sim"``: the dict API with the simulation step removed, i.e. what building (and freeing)
@@ -32,20 +51,8 @@ def offload_routing_rate(scenario: str, steps: int, api: str, seed: int = 0) -> 
     env.reset(seed=seed)
     if api == "dict_no_sim":
         env.sim.step = lambda actions: None
-    rng = np.random.default_rng(seed)
+    elapsed = step_time(env, np.random.default_rng(seed), "arrays" if api == "arrays" else "dict", steps)
     agents = env.possible_agents
-    elapsed = 0.0
-    for _ in range(steps):
-        _, mask = env.observation_arrays()
-        actions = (rng.random(mask.shape) * mask).argmax(axis=1)  # uniform over each agent's allowed actions
-        if api != "arrays":
-            action_dict = dict(zip(agents, actions.tolist()))
-            t0 = time.perf_counter()
-            env.step(action_dict)
-        else:
-            t0 = time.perf_counter()
-            env.step_arrays(actions)
-        elapsed += time.perf_counter() - t0
     return {"env": "offload_routing_v0", "api": api, "scenario": scenario, "agents": len(agents), "steps": steps,
             "steps_per_s": steps / elapsed, "agent_steps_per_s": steps * len(agents) / elapsed}
 

@@ -14,7 +14,6 @@ import json
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,25 +22,9 @@ SIZES = (("iridium", "iridium"), ("kuiper_shell1", "starlink_shell1"), ("starlin
          ("starlink_gen1", "starlink_shell1"))  # (constellation, scenario whose traffic settings it uses)
 
 
-def step_time(env, rng: np.random.Generator, api: str, steps: int) -> float:
-    """Seconds spent in ``steps`` env steps (the random masked policy is outside the clock)."""
-    agents = env.possible_agents
-    elapsed = 0.0
-    for _ in range(steps):
-        _, mask = env.observation_arrays()
-        actions = (rng.random(mask.shape) * mask).argmax(axis=1)
-        if api == "arrays":
-            t0 = time.perf_counter()
-            env.step_arrays(actions)
-        else:
-            action_dict = dict(zip(agents, actions.tolist()))
-            t0 = time.perf_counter()
-            env.step(action_dict)
-        elapsed += time.perf_counter() - t0
-    return elapsed
-
-
 def measure(constellation: str, scenario: str, steps: int, repeats: int = 3, warmup: int = 20) -> dict:
+    from bench_envs import step_time
+
     from leo_envs import offload_routing_v0
 
     env = offload_routing_v0.parallel_env(scenario, constellation=constellation,
@@ -49,7 +32,8 @@ def measure(constellation: str, scenario: str, steps: int, repeats: int = 3, war
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     step_time(env, rng, "arrays", warmup)  # queues fill and caches warm before the clock starts
-    out = {"constellation": constellation, "satellites": len(env.possible_agents), "repeats": repeats}
+    out = {"constellation": constellation, "satellites": len(env.possible_agents), "repeats": repeats,
+           "warmup_steps": warmup}
     best = {"arrays": np.inf, "dict": np.inf}
     for _ in range(repeats):  # the APIs alternate; each keeps its best run
         for api in best:

@@ -69,7 +69,10 @@ def render(results: Path) -> str:
               "| businesses | solve time (ms) | Dinkelbach rounds |", "|---|---|---|"]
     for r in envs["milp"]:
         lines.append(f"| {r['mean_businesses']:.1f} | {r['solve_s'] * 1e3:.1f} | {r['dinkelbach_rounds']} |")
-    lines += ["", "## Scale (offload_routing_v0, one process per size; best of 3 runs after a 20-step warm-up)", "",
+    sr = scale["results"][0]
+    warmup = f"a {sr['warmup_steps']}-step warm-up" if "warmup_steps" in sr else "a warm-up"
+    lines += ["", f"## Scale (offload_routing_v0, one process per size; best of {sr.get('repeats', 1)} runs after "
+              f"{warmup})", "",
               "| constellation | satellites | steps/s (arrays) | ms/step (arrays) | steps/s (dict) | peak MB |",
               "|---|---|---|---|---|---|"]
     for r in scale["results"]:
