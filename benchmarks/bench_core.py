@@ -24,21 +24,10 @@ from sgp4.api import SatrecArray
 from leo_envs.core import Constellation, Network
 from leo_envs.core.constants import SECONDS_PER_DAY
 
-
-def best_of(fn, repeats: int) -> float:
-    return best_of_interleaved([fn], repeats)[0]
-
-
-def best_of_interleaved(fns, repeats: int) -> list[float]:
-    """Each function's best time over ``repeats`` rounds that run them in turn, so that a slow spell of a
-    shared machine hits ours and the reference alike."""
-    best = [np.inf] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
+try:
+    from timing import best_interleaved, seconds
+except ImportError:  # run as a module
+    from benchmarks.timing import best_interleaved, seconds
 
 
 def cpu_model() -> str:
@@ -76,7 +65,9 @@ def main() -> None:
     jd = np.full(times.shape, c.epoch_jd)
     fr = c.epoch_fr + times / SECONDS_PER_DAY
     c.positions_ecef(times[:2])  # warm-up
-    t_bare, t_ours = best_of_interleaved([lambda: bare.sgp4(jd, fr), lambda: c.positions_ecef(times)], args.repeats)
+    t = best_interleaved({"bare": lambda: seconds(lambda: bare.sgp4(jd, fr)),
+                          "ours": lambda: seconds(lambda: c.positions_ecef(times))}, args.repeats)
+    t_bare, t_ours = t["bare"], t["ours"]
 
     net = Network(c)
     sources = np.linspace(0, len(c) - 1, 10).astype(int)
@@ -85,7 +76,7 @@ def main() -> None:
         snap = net.at(123.0)
         return snap.distances(sources)
 
-    t_route = best_of(ours_routing, args.repeats)
+    t_route = best_interleaved({"route": lambda: seconds(ours_routing)}, args.repeats)["route"]
     snap = net.at(123.0)
     g = nx.Graph()
     g.add_nodes_from(range(len(c)))

@@ -20,27 +20,10 @@ from leo_envs import offload_routing_v0
 
 try:
     from bench_core import write_results
+    from timing import best_interleaved, step_time
 except ImportError:  # run as a module
     from benchmarks.bench_core import write_results
-
-
-def step_time(env, rng: np.random.Generator, api: str, steps: int) -> float:
-    """Seconds spent in ``steps`` offload_routing steps through the ``"dict"`` or ``"arrays"`` API, with
-    random masked actions (uniform over each agent's allowed actions) picked outside the clock."""
-    agents = env.possible_agents
-    elapsed = 0.0
-    for _ in range(steps):
-        _, mask = env.observation_arrays()
-        actions = (rng.random(mask.shape) * mask).argmax(axis=1)
-        if api == "arrays":
-            t0 = time.perf_counter()
-            env.step_arrays(actions)
-        else:
-            action_dict = dict(zip(agents, actions.tolist()))
-            t0 = time.perf_counter()
-            env.step(action_dict)
-        elapsed += time.perf_counter() - t0
-    return elapsed
+    from benchmarks.timing import best_interleaved, step_time
 
 
 def offload_routing_rate(scenario: str, steps: int, api: str, seed: int = 0) -> dict:
@@ -121,18 +104,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/envs.json"))
     args = parser.parse_args()
 
-    # every measurement `--repeats` times, interleaved with the reference, keeping each one's best run:
-    # on a shared machine a single run of either side can be slowed by a third
+    # a single run of either side can be slowed by a third on a shared machine: best of interleaved runs
     runs = [("mpe", lambda: mpe_rate(args.steps * 5))]
     for scenario in ("iridium", "starlink_shell1"):
         for api in ("dict", "arrays") + (("dict_no_sim",) if scenario == "starlink_shell1" else ()):
             runs.append(((scenario, api), lambda s=scenario, a=api: offload_routing_rate(s, args.steps, a)))
-    best: dict = {}
-    for _ in range(args.repeats):
-        for key, run in runs:
-            r = run()
-            if key not in best or r["steps_per_s"] > best[key]["steps_per_s"]:
-                best[key] = r
+    best = best_interleaved(dict(runs), args.repeats, cost=lambda r: -r["steps_per_s"])
     mpe = best.pop("mpe")
     rows = [mpe]
     for r in best.values():

@@ -23,7 +23,7 @@ SIZES = (("iridium", "iridium"), ("kuiper_shell1", "starlink_shell1"), ("starlin
 
 
 def measure(constellation: str, scenario: str, steps: int, repeats: int = 3, warmup: int = 20) -> dict:
-    from bench_envs import step_time
+    from timing import best_interleaved, step_time
 
     from leo_envs import offload_routing_v0
 
@@ -34,10 +34,8 @@ def measure(constellation: str, scenario: str, steps: int, repeats: int = 3, war
     step_time(env, rng, "arrays", warmup)  # queues fill and caches warm before the clock starts
     out = {"constellation": constellation, "satellites": len(env.possible_agents), "repeats": repeats,
            "warmup_steps": warmup}
-    best = {"arrays": np.inf, "dict": np.inf}
-    for _ in range(repeats):  # the APIs alternate; each keeps its best run
-        for api in best:
-            best[api] = min(best[api], step_time(env, rng, api, steps))
+    best = best_interleaved({api: lambda api=api: step_time(env, rng, api, steps) for api in ("arrays", "dict")},
+                            repeats)
     for api, elapsed in best.items():
         out[f"{api}_steps_per_s"] = steps / elapsed
         out[f"{api}_ms_per_step"] = 1e3 * elapsed / steps
