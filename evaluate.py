@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROUTING_METRICS = ("mean_delay_s", "p95_delay_s", "completion_rate", "drop_rate", "mean_isl_utilization",
-                   "peak_isl_utilization", "csat_load_jain")
+# headline metric first; completion and drop rates beside it in every table
+ROUTING_METRICS = ("mean_task_cost_s", "completion_rate", "drop_rate", "mean_delay_s", "p95_delay_s",
+                   "mean_isl_utilization", "peak_isl_utilization", "csat_load_jain")
 AGGREGATION_METRICS = ("edr_j_per_s", "energy_reduction", "net_energy_saved_j", "delay_increment_s",
                        "deadline_violations", "working_sats")
 DEFAULT_SCENARIO = {"offload_routing": "iridium", "aggregation": "medium_traffic"}
@@ -47,9 +48,9 @@ def ci95(values: list[float]) -> list[float]:
 
 def make_env(env_name: str, scenario: str):
     if env_name == "offload_routing":
-        from leo_envs import offload_routing_v0
+        from leo_envs import offload_routing_v1
 
-        return offload_routing_v0.parallel_env(scenario)
+        return offload_routing_v1.parallel_env(scenario)
     from leo_envs import aggregation_v0
 
     return aggregation_v0.env(scenario)
@@ -62,8 +63,10 @@ def run_episode(env_name: str, env, policy, seed: int) -> tuple[dict, np.ndarray
         obs, _ = env.reset(seed=seed)
         while env.agents:
             obs, _, _, _, infos = env.step(policy.act(obs))
-        tk = env.sim.tasks
-        done = tk.status[: tk.size] == 2
+        from leo_envs.envs.offload_routing.types import DONE
+
+        tk = env.sim.state.tasks
+        done = tk.status[: tk.size] == DONE
         return infos[env.possible_agents[0]], (tk.finish - tk.arrival)[: tk.size][done]
     obs, _ = env.reset(seed=seed, options=getattr(policy, "reset_options", None))
     done = False
@@ -169,7 +172,7 @@ def plots(report: dict, delays: dict, out: Path, stem: str) -> list[Path]:
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
-    key = "mean_delay_s" if report["env"] == "offload_routing" else "edr_j_per_s"
+    key = "mean_task_cost_s" if report["env"] == "offload_routing" else "edr_j_per_s"
     names = list(report["agents"])
     if names:
         fig, ax = plt.subplots(figsize=(6, 3.5))

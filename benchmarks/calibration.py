@@ -1,4 +1,4 @@
-"""Calibration tables: offload_routing_v0 on iridium and Aggregation-v0 at three traffic levels, every
+"""Calibration tables: offload_routing_v1 on iridium and Aggregation-v0 at three traffic levels, every
 heuristic baseline over N seeds, beside the papers' figures (DESIGN.md section 7).
 Usage: python benchmarks/calibration.py [--seeds 5] [--env offload_routing|aggregation|both]"""
 
@@ -9,15 +9,16 @@ import argparse
 import numpy as np
 
 from agents.baselines import OFFLOAD_ROUTING_BASELINES, make_offload_routing_baseline
-from leo_envs import offload_routing_v0
+from leo_envs import offload_routing_v1
 
-METRICS = ("mean_delay_s", "p95_delay_s", "peak_isl_utilization", "completion_rate", "csat_load_jain")
+METRICS = ("mean_task_cost_s", "mean_delay_s", "p95_delay_s", "peak_isl_utilization", "completion_rate", "drop_rate",
+           "csat_load_jain")
 PAPER = {"full_local": {"mean_delay_s": 1.84, "p95_delay_s": 2.31, "peak_isl_utilization": None},
          "full_offload": {"mean_delay_s": 1.27, "peak_isl_utilization": 0.85}}
 
 
 def episode(name: str, seed: int, scenario: str) -> dict:
-    env = offload_routing_v0.parallel_env(scenario)
+    env = offload_routing_v1.parallel_env(scenario)
     obs, _ = env.reset(seed=seed)
     policy = make_offload_routing_baseline(name, env, seed=seed)
     while env.agents:

@@ -71,7 +71,7 @@ def render(results: Path) -> str:
         lines.append(f"| {r['mean_businesses']:.1f} | {r['solve_s'] * 1e3:.1f} | {r['dinkelbach_rounds']} |")
     sr = scale["results"][0]
     warmup = f"a {sr['warmup_steps']}-step warm-up" if "warmup_steps" in sr else "a warm-up"
-    lines += ["", f"## Scale (offload_routing_v0, one process per size; best of {sr.get('repeats', 1)} runs after "
+    lines += ["", f"## Scale (offload_routing_v1, one process per size; best of {sr.get('repeats', 1)} runs after "
               f"{warmup})", "",
               "| constellation | satellites | steps/s (arrays) | ms/step (arrays) | steps/s (dict) | peak MB |",
               "|---|---|---|---|---|---|"]

@@ -1,4 +1,4 @@
-"""Ray RLlib: a shared PPO policy for every satellite of offload_routing_v0, on one machine or a cluster.
+"""Ray RLlib: a shared PPO policy for every satellite of offload_routing_v1, on one machine or a cluster.
 
     pip install 'leo-envs[rllib]'
     python examples/rllib_offload_routing.py [--scenario tiny] [--iterations 5] [--env-runners 2]
@@ -49,9 +49,9 @@ def masked_view(env):
 def make_env(config: dict):
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
-    from leo_envs import offload_routing_v0
+    from leo_envs import offload_routing_v1
 
-    return ParallelPettingZooEnv(masked_view(offload_routing_v0.parallel_env(**config)))
+    return ParallelPettingZooEnv(masked_view(offload_routing_v1.parallel_env(**config)))
 
 
 def main(argv: list[str] | None = None) -> dict:

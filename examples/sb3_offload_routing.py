@@ -1,49 +1,114 @@
-"""Parameter-shared PPO (or DQN) from stable-baselines3 on offload_routing_v0 through SuperSuit: every
+"""Parameter-shared PPO (or DQN) from stable-baselines3 on offload_routing_v1 through SuperSuit: every
 satellite is one slot of a vector env and all share one policy.
 
-    python examples/sb3_offload_routing.py [--algo ppo|dqn] [--scenario tiny] [--steps 20000]
+    python examples/sb3_offload_routing.py [--algo ppo|dqn] [--scenario iridium] [--steps 1500000]
+                                           [--reward-mode team|hop] [--seed 0] [--save model.zip]
 
-SuperSuit does not enforce action masks: a masked action holds the data for the slot (the env counts it).
-SB3 .zip files are pickles: load only models you trust.
+While it trains it prints one line per finished training episode (agent-steps, the headline metric
+``mean_task_cost_s``, completion and drop rates, masked actions, wall time); at the end it evaluates the
+greedy shared policy on evaluation seeds (1000 s, as ``evaluate.py`` does; training resets start at
+seed 10_000 so the two never meet) beside the ``random`` and ``full_local`` baselines.
+SuperSuit does not enforce action masks: a masked action holds the data for the slot (the env counts it),
+the policy sees the mask as part of its input. SB3 .zip files are pickles: load only models you trust.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
+import numpy as np
 from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
+from agents.baselines import make_offload_routing_baseline
 from agents.supersuit_sb3 import make_sb3_vec_env
-from leo_envs import offload_routing_v0
+from leo_envs import offload_routing_v1
+
+REPORT = ("mean_task_cost_s", "completion_rate", "drop_rate")
+TRAIN_SEED_BASE = 10_000  # evaluation uses seeds 1000 s + e (evaluate.py); training starts far above
+
+
+class EpisodeMetrics(BaseCallback):
+    """Prints the env's end-of-episode metrics (the first agent's info carries them) as training goes."""
+
+    def __init__(self):
+        super().__init__()
+        self.t0 = time.perf_counter()
+        self.rows: list[dict] = []
+
+    def _on_step(self) -> bool:
+        info = self.locals["infos"][0]
+        if "mean_task_cost_s" in info:
+            row = {"agent_steps": self.num_timesteps, **{k: info[k] for k in REPORT},
+                   "masked_actions": info["masked_actions_total"], "wall_s": time.perf_counter() - self.t0}
+            self.rows.append(row)
+            print("train  agent-steps {agent_steps:>9,d}  mean_task_cost_s {mean_task_cost_s:6.3f}  completion "
+                  "{completion_rate:.3f}  drops {drop_rate:.3f}  masked {masked_actions:>6d}  {wall_s:5.0f} s"
+                  .format(**row), flush=True)
+        return True
+
+
+def evaluate(env, act, seeds: int) -> dict:
+    """Mean of REPORT over greedy episodes on evaluation seeds 1000 s."""
+    runs = []
+    for s in range(seeds):
+        obs, _ = env.reset(seed=1000 * s)
+        while env.agents:
+            obs, _, _, _, infos = env.step(act(obs))
+        runs.append(infos[env.possible_agents[0]])
+    return {k: float(np.mean([r[k] for r in runs])) for k in REPORT}
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algo", choices=("ppo", "dqn"), default="ppo")
-    parser.add_argument("--scenario", default="tiny")
-    parser.add_argument("--steps", type=int, default=20_000, help="agent-steps (vector transitions)")
+    parser.add_argument("--scenario", default="iridium")
+    parser.add_argument("--steps", type=int, default=1_500_000, help="agent-steps (vector transitions)")
+    parser.add_argument("--reward-mode", choices=("team", "hop"), default="hop",
+                        help="hop: per-agent credit, which parameter-shared PPO learns from much faster")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-seeds", type=int, default=2)
     parser.add_argument("--save", default=None, help="where to save the trained model (.zip)")
     args = parser.parse_args(argv)
 
-    vec = make_sb3_vec_env(offload_routing_v0.parallel_env(args.scenario))
+    vec = make_sb3_vec_env(offload_routing_v1.parallel_env(args.scenario, reward_mode=args.reward_mode))
+    seed = TRAIN_SEED_BASE + args.seed
     if args.algo == "ppo":
-        model = PPO("MultiInputPolicy", vec, n_steps=64, batch_size=256, seed=args.seed, device="cpu", verbose=0)
+        model = PPO("MultiInputPolicy", vec, n_steps=128, batch_size=2112, n_epochs=4, learning_rate=1e-3,
+                    gamma=0.99, ent_coef=0.01, seed=seed, device="cpu", verbose=0)
     else:
-        model = DQN("MultiInputPolicy", vec, learning_starts=500, train_freq=1, batch_size=64, buffer_size=50_000,
-                    seed=args.seed, device="cpu", verbose=0)
-    model.learn(args.steps)
-    # one greedy episode of the trained shared policy
-    env = offload_routing_v0.parallel_env(args.scenario)
-    obs, _ = env.reset(seed=args.seed)
-    while env.agents:
-        actions = {a: int(model.predict(o, deterministic=True)[0]) for a, o in obs.items()}
-        obs, _, _, _, infos = env.step(actions)
-    result = {k: infos[env.possible_agents[0]][k] for k in ("mean_delay_s", "completion_rate", "masked_actions_total")}
-    print(f"{args.algo} after {args.steps} agent-steps: {result}")
+        model = DQN("MultiInputPolicy", vec, learning_starts=5000, train_freq=4, batch_size=256, buffer_size=200_000,
+                    seed=seed, device="cpu", verbose=0)
+    callback = EpisodeMetrics()
+    t0 = time.perf_counter()
+    model.learn(args.steps, callback=callback)
+    train_s = time.perf_counter() - t0
+
+    env = offload_routing_v1.parallel_env(args.scenario)
+    index = env.agent_index
+    names = [args.algo, "random", "full_local"]
+
+    def shared_policy(obs):
+        keys = list(obs)
+        batch = {k: np.stack([obs[a][k] for a in keys]) for k in ("observation", "action_mask")}
+        return dict(zip(keys, model.predict(batch, deterministic=True)[0].tolist()))
+
+    def baseline(name):
+        policy = make_offload_routing_baseline(name, env, seed=0)
+        return lambda obs: {a: int(x) for a, x in zip(obs, policy.act_arrays(*env.observation_arrays())
+                                                      [[index[a] for a in obs]])}
+
+    result = {name: evaluate(env, shared_policy if name == args.algo else baseline(name), args.eval_seeds)
+              for name in names}
+    print(f"{args.algo} after {args.steps:,d} agent-steps ({train_s:.0f} s of training), {args.scenario}, "
+          f"{args.eval_seeds} evaluation seeds:")
+    for name, r in result.items():
+        print(f"  {name:>10}  mean_task_cost_s {r['mean_task_cost_s']:.3f}  completion {r['completion_rate']:.3f}  "
+              f"drops {r['drop_rate']:.3f}")
     if args.save:
         model.save(args.save)
-    return result
+    return {"train_s": train_s, **result}
 
 
 if __name__ == "__main__":

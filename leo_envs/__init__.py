@@ -2,14 +2,14 @@
 
 Importing the package registers the environments:
 Gymnasium: ``gym.make("leo_envs/Aggregation-v0", scenario="low_traffic")`` (and traffic-level variants);
-PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v0", scenario="iridium")``.
+PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v1", scenario="iridium")``.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v0"
+OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v1"
 AGGREGATION_ID = "leo_envs/Aggregation-v0"
 AGGREGATION_VARIANTS = {
     "leo_envs/Aggregation-LowTraffic-v0": "low_traffic",
@@ -36,7 +36,7 @@ def _register_pettingzoo() -> None:
         return
     from pettingzoo.env_registry import registration
 
-    entries = {"parallel": "leo_envs.offload_routing_v0:parallel_env", "aec": "leo_envs.offload_routing_v0:env"}
+    entries = {"parallel": "leo_envs.offload_routing_v1:parallel_env", "aec": "leo_envs.offload_routing_v1:env"}
     for kind, entry_point in entries.items():
         registry = registration.parallel_registry if kind == "parallel" else registration.aec_registry
         if OFFLOAD_ROUTING_ID not in registry:  # safe to import twice (subprocess workers)
@@ -54,7 +54,7 @@ def scenarios() -> dict[str, list[str]]:
 _register_pettingzoo()
 _register_gymnasium()
 
-from . import aggregation_v0, offload_routing_v0  # noqa: E402  (module forms, after registration)
+from . import aggregation_v0, offload_routing_v1  # noqa: E402  (module forms, after registration)
 
 __all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v0",
-           "offload_routing_v0", "scenarios"]
+           "offload_routing_v1", "scenarios"]

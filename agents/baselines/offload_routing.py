@@ -1,9 +1,9 @@
-"""Heuristic baselines for offload_routing_v0: fixed offload ratios with shortest-path routing to the
+"""Heuristic baselines for offload_routing_v1: fixed offload ratios with shortest-path routing to the
 nearest C-Sat, congestion-aware routing with a bisected ratio, and a masked random policy.
 
 Routes come from one Dijkstra (scipy.sparse.csgraph) per slot over the whole constellation, from a
 virtual sink behind every C-Sat, never from per-agent loops. These baselines read the topology and
-queues from the simulator (global knowledge, like the papers' shortest-path baselines).
+queues from the simulator's ``state`` (global knowledge, like the papers' shortest-path baselines).
 """
 
 from __future__ import annotations
@@ -14,21 +14,23 @@ from scipy.sparse.csgraph import dijkstra
 
 from agents.bisection import best_level, bisect_ratio, ratio_level
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO, HOLD, OffloadRoutingEnv
+from leo_envs.envs.offload_routing.service import local_s_per_bit, remote_s_per_bit, remote_service_s, transmit_s
+from leo_envs.envs.offload_routing.types import OffloadRoutingState
 
 MIN_WEIGHT_S = 1e-9  # csgraph drops explicit zeros
 
 
-def routes_to_csat(sim, edge_cost: np.ndarray, compute_cost: np.ndarray):
+def routes_to_csat(st: OffloadRoutingState, edge_cost: np.ndarray, compute_cost: np.ndarray):
     """Least-cost route of every satellite to any C-Sat (anycast), including the C-Sat's compute cost.
 
     ``edge_cost`` (N, 4): cost of sending over each port; ``compute_cost`` (N,): cost of computing at
     each C-Sat. Returns (cost_to_go (N,), next_port (N,) with -1 for "compute here" or unreachable,
     parent (N+1,) in the route tree whose root is the virtual sink N).
     """
-    n = sim.n
-    src, port = np.nonzero(sim.link_up)
-    dst = sim.port_nbr[src, port]
-    csats = np.flatnonzero(sim.is_csat & sim.sat_up)
+    n = len(st.is_csat)
+    src, port = np.nonzero(st.link_up)
+    dst = st.port_nbr[src, port]
+    csats = np.flatnonzero(st.is_csat & st.sat_up)
     rows = np.concatenate([dst, np.full(csats.size, n)])
     cols = np.concatenate([src, csats])
     w = np.maximum(np.concatenate([edge_cost[src, port], compute_cost[csats]]), MIN_WEIGHT_S)
@@ -36,7 +38,7 @@ def routes_to_csat(sim, edge_cost: np.ndarray, compute_cost: np.ndarray):
     dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True)
     parent = np.where(pred < 0, n, pred)
     parent[n] = n
-    hit = (sim.port_nbr == parent[:n, None]) & sim.link_up
+    hit = (st.port_nbr == parent[:n, None]) & st.link_up
     next_port = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
     return dist[:n], next_port, parent
 
@@ -93,23 +95,23 @@ class ShortestPathPolicy(BaselinePolicy):
         self.rho = rho
         self.name = name
 
-    def route_costs(self):
-        sim, cfg = self.sim, self.sim.cfg
-        tx = np.where(sim.link_up, cfg.task_bits / np.where(sim.link_up, sim.capacity, 1.0), np.inf)
-        edge = tx + sim.prop_s
-        compute = np.full(sim.n, cfg.task_bits * cfg.large_model_cycles_per_bit / cfg.cs_cpu_hz)
+    def route_costs(self, st: OffloadRoutingState):
+        cfg = self.sim.cfg
+        edge = transmit_s(cfg.task_bits, st.capacity_bps) + st.prop_s
+        compute = np.full(len(st.is_csat), float(remote_service_s(cfg.task_bits, cfg)))
         return edge, compute
 
-    def ratios(self, nodes: np.ndarray) -> np.ndarray:
+    def ratios(self, st: OffloadRoutingState, nodes: np.ndarray) -> np.ndarray:
         return np.full(nodes.size, self.rho)
 
     def act_arrays(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         actions = np.full(len(obs), HOLD, dtype=np.int64)
         has_task = mask[:, FIRST_RATIO] > 0
         routable = (mask[:, FIRST_PORT:COMPUTE].any(axis=1)) | (mask[:, COMPUTE] > 0)
+        st = self.sim.state
         if routable.any() or has_task.any():
-            edge, compute = self.route_costs()
-            self._dist, next_port, self._parent = routes_to_csat(self.sim, edge, compute)
+            edge, compute = self.route_costs(st)
+            self._dist, next_port, self._parent = routes_to_csat(st, edge, compute)
             self._edge = edge
             self._compute = compute
             route = np.where(next_port >= 0, FIRST_PORT + next_port, COMPUTE)
@@ -118,7 +120,7 @@ class ShortestPathPolicy(BaselinePolicy):
         nodes = np.flatnonzero(has_task)
         if nodes.size:
             levels = self.sim.cfg.ratio_levels
-            actions[nodes] = FIRST_RATIO + ratio_level(self.ratios(nodes), levels)
+            actions[nodes] = FIRST_RATIO + ratio_level(self.ratios(st, nodes), levels)
         return self._respect(actions, mask)
 
 
@@ -129,32 +131,29 @@ class CongestionAwarePolicy(ShortestPathPolicy):
     def __init__(self, env: OffloadRoutingEnv, seed: int | None = 0):
         super().__init__(env, 0.0, "congestion_aware", seed)
 
-    def route_costs(self):
-        sim = self.sim
-        edge, compute = super().route_costs()
-        edge = edge + np.maximum(sim.link_free - sim.t, 0.0)
-        compute = compute + np.maximum(sim.cpu_free - sim.t, 0.0)
-        return edge, compute
+    def route_costs(self, st: OffloadRoutingState):
+        edge, compute = super().route_costs(st)
+        return edge + st.backlog_s(st.link_free_s), compute + st.backlog_s(st.cpu_free_s)
 
-    def ratios(self, nodes: np.ndarray) -> np.ndarray:
-        sim, cfg = self.sim, self.sim.cfg
-        bits = sim.tasks.bits[sim.head_task[nodes]]
-        local_backlog = np.maximum(sim.local_free[nodes] - sim.t, 0.0)
-        per_bit_local = cfg.small_model_cycles_per_bit / cfg.rs_cpu_hz
+    def ratios(self, st: OffloadRoutingState, nodes: np.ndarray) -> np.ndarray:
+        cfg = self.sim.cfg
+        bits = st.tasks.bits[st.head_task[nodes]]
+        local_backlog = st.backlog_s(st.local_free_s)[nodes]
+        per_bit_local = local_s_per_bit(cfg)
         # offloaded finish = fixed part (queues, propagation) + per-bit part along the chosen route
-        link_up = sim.link_up
-        inv_cap = np.where(link_up, 1.0 / np.where(link_up, sim.capacity, 1.0), 0.0)
+        link_up = st.link_up
+        inv_cap = transmit_s(1.0, st.capacity_bps)
         parent = self._parent
-        n = sim.n
-        port_to_parent = (sim.port_nbr == parent[:n, None]) & link_up
+        n = len(st.is_csat)
+        port_to_parent = (st.port_nbr == parent[:n, None]) & link_up
         has = port_to_parent.any(axis=1)
         p = port_to_parent.argmax(axis=1)
         rows = np.arange(n)
-        fixed_hop = np.where(has, np.maximum(sim.link_free[rows, p] - sim.t, 0.0) + sim.prop_s[rows, p], 0.0)
+        fixed_hop = np.where(has, st.backlog_s(st.link_free_s)[rows, p] + st.prop_s[rows, p], 0.0)
         per_bit_hop = np.where(has, inv_cap[rows, p], 0.0)
         at_csat = parent[:n] == n
-        fixed_hop = fixed_hop + np.where(at_csat, np.maximum(sim.cpu_free - sim.t, 0.0), 0.0)
-        per_bit_hop = per_bit_hop + np.where(at_csat, cfg.large_model_cycles_per_bit / cfg.cs_cpu_hz, 0.0)
+        fixed_hop = fixed_hop + np.where(at_csat, st.backlog_s(st.cpu_free_s), 0.0)
+        per_bit_hop = per_bit_hop + np.where(at_csat, remote_s_per_bit(cfg), 0.0)
         fixed = sum_along_route(parent, fixed_hop)[nodes]
         per_bit = sum_along_route(parent, per_bit_hop)[nodes]
         reachable = np.isfinite(self._dist[nodes])

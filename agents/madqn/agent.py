@@ -19,13 +19,16 @@ import torch.nn.functional as F
 
 from agents.bisection import best_level, bisect_ratio, ratio_level
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO, NUM_PORTS
-from leo_envs.envs.offload_routing.dynamics import OWN_FEATURES, PORT_FEATURES
+from leo_envs.envs.offload_routing.service import local_s_per_bit
+from leo_envs.envs.offload_routing.types import OBS
 
 from .config import MADQNConfig
 from .network import QNetwork
 
 N_ROUTE = NUM_PORTS + 1  # four ports and "compute here": env actions FIRST_PORT .. COMPUTE
-LINK_UP_COLS = [OWN_FEATURES + k * PORT_FEATURES for k in range(NUM_PORTS)]
+LINK_UP_COLS = OBS.ports("link_up")
+IS_CSAT, HAS_TASK, TASK_BITS, HEAD_BITS, HEAD_AGE, WAITING, LOCAL_BACKLOG = (OBS.col(name) for name in (
+    "is_csat", "has_task", "task_bits", "head_bits", "head_age", "waiting_bits", "local_backlog_s"))
 
 
 def route_mask(mask: np.ndarray) -> np.ndarray:
@@ -80,10 +83,10 @@ class MADQNAgent:
         """Bisection on rho for satellites with a new task (obs rows); returns level indices."""
         t0 = time.perf_counter()
         k = len(obs)
-        bits = obs[:, 2] * env_cfg.task_bits
-        backlog = obs[:, 6].astype(float)
-        per_bit_local = env_cfg.small_model_cycles_per_bit / env_cfg.rs_cpu_hz
-        can_route = np.concatenate([obs[:, LINK_UP_COLS] > 0, obs[:, [0]] > 0], axis=1)
+        bits = obs[:, TASK_BITS] * env_cfg.task_bits
+        backlog = obs[:, LOCAL_BACKLOG].astype(float)
+        per_bit_local = local_s_per_bit(env_cfg)
+        can_route = np.concatenate([obs[:, LINK_UP_COLS] > 0, obs[:, [IS_CSAT]] > 0], axis=1)
         reachable = can_route.any(axis=1)
 
         def local(r):
@@ -91,12 +94,12 @@ class MADQNAgent:
 
         def offload(r):
             head = obs.copy()
-            share = (1.0 - r) * obs[:, 2]
-            head[:, 1] = 0.0  # the new task has become a bundle at the head of the queue
-            head[:, 2] = 0.0
-            head[:, 3] = share
-            head[:, 4] = 0.0
-            head[:, 5] = obs[:, 5] + share
+            share = (1.0 - r) * obs[:, TASK_BITS]
+            head[:, HAS_TASK] = 0.0  # the new task has become a bundle at the head of the queue
+            head[:, TASK_BITS] = 0.0
+            head[:, HEAD_BITS] = share
+            head[:, HEAD_AGE] = 0.0
+            head[:, WAITING] = obs[:, WAITING] + share
             q = np.where(can_route, self.q_values(head), np.inf).min(axis=1)
             return np.where(reachable, env_cfg.dt_s + np.maximum(q, 0.0), np.inf)
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 @dataclass
 class MADQNConfig:
     scenario: str = "iridium"
-    """offload_routing_v0 scenario to train on"""
+    """offload_routing_v1 scenario to train on"""
     steps: int = 60_000
     """environment slots to train for"""
     seed: int = 0

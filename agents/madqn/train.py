@@ -1,4 +1,4 @@
-"""Training MADQN on offload_routing_v0, top to bottom: episodes of the env, per-bundle transitions into
+"""Training MADQN on offload_routing_v1, top to bottom: episodes of the env, per-bundle transitions into
 replay, one Double-DQN update per slot, target syncs, CSV + TensorBoard logs, checkpoints at episode
 ends (``--resume`` continues from the last one)."""
 
@@ -21,14 +21,14 @@ from agents.common import (
     setup_torch,
     write_json,
 )
-from leo_envs import __version__, offload_routing_v0
+from leo_envs import __version__, offload_routing_v1
 
 from .agent import N_ROUTE, MADQNAgent
 from .config import MADQNConfig
 from .replay import ReplayBuffer
 
-LOG_FIELDS = ["step", "episode", "updates", "epsilon", "loss", "mean_delay_s", "p95_delay_s", "completion_rate",
-              "drop_rate", "episode_return"]
+LOG_FIELDS = ["step", "episode", "updates", "epsilon", "loss", "mean_task_cost_s", "mean_delay_s", "p95_delay_s",
+              "completion_rate", "drop_rate", "episode_return"]
 
 
 def epsilon_at(cfg: MADQNConfig, step: int) -> float:
@@ -57,7 +57,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
-    env = offload_routing_v0.parallel_env(cfg.scenario)
+    env = offload_routing_v1.parallel_env(cfg.scenario)
     variants = {}  # domain randomisation: one env per (ISL power, C-Sat spacing), built on first use
     agent = MADQNAgent(env.sim.obs_dim, cfg)
     replay = ReplayBuffer(cfg.buffer_size, env.sim.obs_dim, N_ROUTE)
@@ -82,7 +82,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
             key = (constellation, float(rate), float(rng.choice(cfg.isl_tx_power_choices)),
                    int(rng.choice(cfg.csat_every_choices)))
             if key not in variants:
-                variants[key] = offload_routing_v0.parallel_env(
+                variants[key] = offload_routing_v1.parallel_env(
                     cfg.scenario, constellation=key[0], task_rate_hz=key[1], isl_tx_power_w=key[2],
                     csat_every=key[3])
             env = variants[key]
@@ -109,9 +109,10 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
         counters["episode"] += 1
         row = {"step": counters["step"], "episode": counters["episode"], "updates": counters["updates"],
                "epsilon": eps, "loss": last_loss, "episode_return": episode_return,
-               **{k: info[k] for k in ("mean_delay_s", "p95_delay_s", "completion_rate", "drop_rate")}}
+               **{k: info[k] for k in ("mean_task_cost_s", "mean_delay_s", "p95_delay_s", "completion_rate",
+                                       "drop_rate")}}
         logger.log(row, counters["step"])
-        bar.set_postfix(delay=f"{row['mean_delay_s']:.3f}", eps=f"{eps:.2f}")
+        bar.set_postfix(cost=f"{row['mean_task_cost_s']:.3f}", done=f"{row['completion_rate']:.2f}", eps=f"{eps:.2f}")
         if counters["step"] >= next_checkpoint:
             save_checkpoint(out, cfg, agent, replay, counters, rng)
             next_checkpoint += cfg.checkpoint_every

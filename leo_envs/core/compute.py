@@ -84,3 +84,26 @@ class PowerModel:
 
     def sleep_saving_j(self, duration_s):
         return (self.p_idle_w - self.p_sleep_w) * np.asarray(duration_s, float)
+
+
+def fifo_remove(queue: np.ndarray, finish_s: np.ndarray, service_s: np.ndarray, remove: np.ndarray,
+                t_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Take jobs out of many FIFO processors at time ``t_s``; the jobs behind them move up.
+
+    One entry per job still in a queue at ``t_s`` (any order): its ``queue`` id, ``finish_s`` and
+    ``service_s``; ``remove`` marks the jobs taken out. Every job was enqueued at or before ``t_s``, so
+    after ``t_s`` each queue serves its jobs back to back. Returns ``(new_finish_s, freed_s)``: the finish
+    time of every entry (kept jobs earlier by the unserved time of the removed jobs ahead of them), and
+    per entry the unserved time its removal freed (0 for kept jobs).
+    """
+    queue = np.asarray(queue)
+    finish = np.asarray(finish_s, float)
+    freed = np.where(remove, np.clip(np.minimum(service_s, finish - t_s), 0.0, None), 0.0)
+    order = np.lexsort((finish, queue))
+    q, f = queue[order], freed[order]
+    cum = np.cumsum(f)
+    first = np.searchsorted(q, q, side="left")
+    ahead = cum - f - np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)  # freed earlier in the same queue
+    shift = np.empty_like(ahead)
+    shift[order] = ahead
+    return np.where(remove, finish, finish - shift), freed

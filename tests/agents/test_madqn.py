@@ -8,7 +8,7 @@ from agents.madqn import MADQNAgent, MADQNConfig
 from agents.madqn.agent import N_ROUTE, route_mask
 from agents.madqn.train import train
 from agents.registry import load_policy
-from leo_envs import offload_routing_v0
+from leo_envs import offload_routing_v1
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO
 
 TINY = dict(scenario="tiny", learning_starts=64, batch_size=32, target_sync=50, checkpoint_every=200, randomize=False)
@@ -40,7 +40,7 @@ def test_double_dqn_target_by_hand():
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.floats(0.0, 1.0))
 def test_masked_actions_are_never_chosen(seed, epsilon):
-    env = offload_routing_v0.parallel_env("tiny")
+    env = offload_routing_v1.parallel_env("tiny")
     rng = np.random.default_rng(seed)
     agent = MADQNAgent(env.sim.obs_dim, MADQNConfig(hidden=16))
     obs = rng.random((36, env.sim.obs_dim)).astype(np.float32)
@@ -60,9 +60,9 @@ def test_same_seed_same_first_200_updates_and_resume_continues(tmp_path):
     assert a["updates"] >= 200 and a == b
     wa, wb = load_weights(tmp_path / "a" / "model.pt"), load_weights(tmp_path / "b" / "model.pt")
     assert all(torch.equal(wa["online"][k], wb["online"][k]) for k in wa["online"])
-    # a run of 800 slots interrupted after 400, then resumed == one uninterrupted run of 800
-    long = MADQNConfig(steps=800, **TINY)
-    train(long, tmp_path / "cut", progress=False, stop_at=400)
+    # a run of two tiny episodes (1600 slots) interrupted after the first, then resumed == one uninterrupted run
+    long = MADQNConfig(steps=1600, **TINY)
+    train(long, tmp_path / "cut", progress=False, stop_at=800)
     assert load_weights(tmp_path / "cut" / "checkpoint" / "model.pt")["online"]
     train(long, tmp_path / "cut", resume=True, progress=False)
     train(long, tmp_path / "full", progress=False)
@@ -70,12 +70,12 @@ def test_same_seed_same_first_200_updates_and_resume_continues(tmp_path):
     assert all(torch.equal(wr["online"][k], wf["online"][k]) for k in wr["online"])
     rows = (tmp_path / "cut" / "progress.csv").read_text().strip().splitlines()
     assert rows[1:] == (tmp_path / "full" / "progress.csv").read_text().strip().splitlines()[1:]
-    assert len(rows) == 1 + 4 and rows[-1].startswith("800,4,")
+    assert len(rows) == 1 + 2 and rows[-1].startswith("1600,2,")
 
 
 def test_save_load_gives_identical_greedy_actions(tmp_path):
     train(MADQNConfig(steps=200, **TINY), tmp_path, progress=False)
-    env = offload_routing_v0.parallel_env("tiny")
+    env = offload_routing_v1.parallel_env("tiny")
     policy = load_policy(tmp_path, env)
     state = load_weights(tmp_path / "checkpoint" / "model.pt")
     twin = MADQNAgent(env.sim.obs_dim, MADQNConfig(**TINY))
@@ -90,7 +90,7 @@ def test_save_load_gives_identical_greedy_actions(tmp_path):
 
 
 def test_bisection_balances_local_and_offloaded_finish():
-    env = offload_routing_v0.parallel_env("tiny")
+    env = offload_routing_v1.parallel_env("tiny")
     agent = MADQNAgent(env.sim.obs_dim, MADQNConfig(hidden=8))
     with torch.no_grad():  # Q(o, a) = 2 s x (head bundle size / D): offloading D costs 2 s
         for p in agent.online.parameters():

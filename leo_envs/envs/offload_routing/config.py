@@ -1,4 +1,4 @@
-"""Scenario of offload_routing_v0: every field with its unit, and the named presets."""
+"""Scenario of offload_routing_v1: every field with its unit, and the named presets."""
 
 from __future__ import annotations
 
@@ -33,12 +33,12 @@ class OffloadRoutingConfig:
     polar_cutoff_deg: float = 75.0  # inter-plane ISLs off above this |latitude|, deg
     buffer_bits: float = 400e6  # per-satellite queue limit (waiting + outgoing), bit
     ttl_s: float = 10.0  # a task not finished this long after arrival is dropped, s
-    drop_penalty_s: float = 10.0  # delay charged for a dropped bundle in rewards, s
+    drop_penalty_s: float = 10.0  # cost of a dropped task on top of its TTL, s (a drop costs ttl_s + this)
     isl_mtbf_s: float | None = None  # mean time between failures of one ISL, s; None: no random ISL failures
     isl_mttr_s: float = 60.0  # mean time to repair an ISL, s
     sat_mtbf_s: float | None = None  # mean time between failures of one satellite, s; None: none
     sat_mttr_s: float = 600.0  # mean time to repair a satellite, s
-    reward_mode: str = "hop"  # "hop": forwarding agent gets minus the delay it added; "team": shared
+    reward_mode: str = "team"  # "team": every agent gets the team reward; "hop": each its share (see Rewards)
     utilization_window_s: float = 10.0  # ISL utilisation is measured over windows of this length, s
 
 
@@ -76,7 +76,7 @@ RANGES: dict[str, Range] = {
 }
 
 SCENARIOS: dict[str, OffloadRoutingConfig] = {
-    "tiny": OffloadRoutingConfig(constellation="tiny", csat_every=3, max_cycles=200),
+    "tiny": OffloadRoutingConfig(constellation="tiny", csat_every=3, max_cycles=800),
     "iridium": OffloadRoutingConfig(),
     # scale test: a third of the slots carry large models; 1056 RS-Sats sensing at a lighter rate each
     # (158 tasks/s in all, five times Iridium's) keep the mega-constellation out of saturation

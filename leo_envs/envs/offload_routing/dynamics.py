@@ -21,11 +21,15 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from ...core import Constellation, FaultModel, Network, RadioLink
+from ...core.compute import fifo_remove
 from .config import OffloadRoutingConfig
+from .rewards import REWARD_TERMS
+from .service import local_service_s, remote_service_s, transmit_s
 from .types import (
     ACTIVE,
     AT_NODE,
     BUFFER,
+    BUNDLE_FIELDS,
     COMPUTE,
     COMPUTING,
     DONE,
@@ -37,18 +41,31 @@ from .types import (
     HOLD,
     HOP_CAP,
     NUM_PORTS,
+    OBS,
     ON_LINK,
     PENDING,
+    PORT_FEATURES,
     SAT_FAILURE,
+    TASK_FIELDS,
     TRANSITION_FIELDS,
     TTL,
+    OffloadRoutingState,
+    SlotRecord,
+    Table,
     Transitions,
 )
 
 _NO_ENTRY = np.iinfo(np.int64).max
 POSITION_CHUNK = 64  # topology refreshes propagated per sgp4 call
-OWN_FEATURES = 9
-PORT_FEATURES = 8
+_C = OBS.own  # own feature -> column
+_P = {name: k for k, name in enumerate(PORT_FEATURES)}  # per-port feature -> index in a port's block
+
+
+def _marked(idx: np.ndarray, size: int) -> np.ndarray:
+    """(size,) bool, True at ``idx``."""
+    out = np.zeros(size, bool)
+    out[idx] = True
+    return out
 
 
 def port_tables(network: Network) -> tuple[np.ndarray, np.ndarray]:
@@ -72,33 +89,11 @@ def port_tables(network: Network) -> tuple[np.ndarray, np.ndarray]:
     return nbr, edge
 
 
-class _Table:
-    """Structure-of-arrays with amortised growth."""
-
-    def __init__(self, fields: dict[str, tuple], capacity: int):
-        self._fields = fields
-        self.size = 0
-        for name, (dtype, shape, fill) in fields.items():
-            setattr(self, name, np.full((capacity, *shape), fill, dtype=dtype))
-
-    @property
-    def capacity(self) -> int:
-        return len(next(iter(vars(self)[k] for k in self._fields)))
-
-    def grow(self, need: int) -> None:
-        cap = self.capacity
-        if need <= cap:
-            return
-        new = max(need, 2 * cap)
-        for name, (dtype, shape, fill) in self._fields.items():
-            old = getattr(self, name)
-            arr = np.full((new, *shape), fill, dtype=dtype)
-            arr[:cap] = old
-            setattr(self, name, arr)
-
-
 class OffloadRoutingSim:
-    """The simulator behind ``offload_routing_v0`` (usable on its own, without PettingZoo)."""
+    """The simulator behind ``offload_routing_v1`` (usable on its own, without PettingZoo).
+
+    Read it through ``state`` (an ``OffloadRoutingState``), ``obs`` / ``mask``, ``reward``, ``terms``,
+    ``metrics()`` and ``accounting()``; the other attributes are its working arrays."""
 
     def __init__(self, cfg: OffloadRoutingConfig):
         self.cfg = cfg
@@ -121,7 +116,7 @@ class OffloadRoutingSim:
         self.rs_nodes = np.flatnonzero(~self.is_csat)
         self.port_nbr, self.port_edge = port_tables(self.network)
         self.n_actions = FIRST_RATIO + cfg.ratio_levels
-        self.obs_dim = OWN_FEATURES + NUM_PORTS * PORT_FEATURES
+        self.obs_dim = OBS.size
         self.horizon_s = cfg.max_cycles * cfg.dt_s
         self.topo_every = max(1, int(round(cfg.topology_dt_s / cfg.dt_s)))
         self.period_s = 2 * math.pi / (self.constellation.satrecs[0].no_kozai / 60.0)
@@ -137,21 +132,8 @@ class OffloadRoutingSim:
         self.steps = 0
         self._pos_cache_start = -1
         self._pos_cache = None
-        self.tasks = _Table({
-            "arrival": (np.float64, (), np.nan), "bits": (np.float64, (), 0.0), "origin": (np.int64, (), -1),
-            "rho": (np.float64, (), -1.0), "local_finish": (np.float64, (), np.inf),
-            "off_finish": (np.float64, (), np.inf), "status": (np.int8, (), PENDING),
-            "finish": (np.float64, (), np.nan), "drop_reason": (np.int8, (), -1),
-            "local_open": (bool, (), False), "lower_bound": (np.float64, (), 0.0),
-        }, 1024)
-        self.bundles = _Table({
-            "task": (np.int64, (), -1), "bits": (np.float64, (), 0.0), "node": (np.int64, (), -1),
-            "state": (np.int8, (), FREE), "ready": (np.float64, (), 0.0), "port": (np.int64, (), -1),
-            "tx_start": (np.float64, (), 0.0), "tx_finish": (np.float64, (), 0.0), "arrive": (np.float64, (), 0.0),
-            "done_time": (np.float64, (), 0.0), "path_s": (np.float64, (), 0.0), "hops": (np.int64, (), 0),
-            "last_agent": (np.int64, (), -1), "last_obs": (np.float32, (self.obs_dim,), 0.0),
-            "last_action": (np.int64, (), -1), "last_time": (np.float64, (), 0.0),
-        }, 512)
+        self.tasks = Table(TASK_FIELDS, 1024)
+        self.bundles = Table(BUNDLE_FIELDS, 512)
         self.open_tasks = np.zeros(0, dtype=np.int64)
         self.local_free = np.zeros(n)
         self.cpu_free = np.zeros(n)
@@ -165,12 +147,13 @@ class OffloadRoutingSim:
         self.link_up = np.zeros((n, NUM_PORTS), bool)
         self.sat_up = np.ones(n, bool)
         self._reset_step_outputs()
+        self.slot = SlotRecord(0.0, 0.0)  # failures at the start are charged to no slot
         self._refresh_topology(0.0)
         self._observe()
 
     def _reset_step_outputs(self) -> None:
         self.reward = np.zeros(self.n)
-        self.terms = {"task_delay": 0.0, "hop_delay": 0.0, "compute_delay": 0.0, "drop": 0.0}
+        self.terms = {term.name: 0.0 for term in REWARD_TERMS}
         self._trans: list[tuple] = []
         self.finished_now = 0
         self.dropped_now = 0
@@ -183,6 +166,10 @@ class OffloadRoutingSim:
             self._pos_cache = self.constellation.positions_ecef(times)
             self._pos_cache_start = start
         return self._pos_cache[k - start]
+
+    def positions_ecef(self) -> np.ndarray:
+        """(N, 3) positions of the last topology refresh, m (ECEF)."""
+        return self._positions(int(round(self.t / (self.topo_every * self.cfg.dt_s))))
 
     def _refresh_topology(self, t: float) -> None:
         k = int(round(t / (self.topo_every * self.cfg.dt_s)))
@@ -236,17 +223,12 @@ class OffloadRoutingSim:
         at_failed = failed[b.node[live]]
         sending = (b.state[live] == ON_LINK) & (b.tx_finish[live] > t)
         lost = live[at_failed & ((b.state[live] != ON_LINK) | sending)]
-        self._drop_bundles(lost, SAT_FAILURE, t)
         tk = self.tasks
         ot = self.open_tasks
         origin_failed = failed[tk.origin[ot]]
-        pending = ot[origin_failed & (tk.status[ot] == PENDING)]
-        self._drop_tasks(pending, SAT_FAILURE, t, tk.bits[pending])
-        local_lost = ot[origin_failed & tk.local_open[ot] & (tk.local_finish[ot] > t)]
-        if local_lost.size:
-            lost_bits = tk.rho[local_lost] * tk.bits[local_lost]
-            tk.local_open[local_lost] = False
-            self._drop_tasks(local_lost, SAT_FAILURE, t, lost_bits)
+        # what a failed satellite holds is lost: its undecided tasks, its local parts, the bundles on it
+        at_origin = ot[origin_failed & ((tk.status[ot] == PENDING) | tk.local_open[ot])]
+        self._drop_tasks(np.concatenate([b.task[lost], at_origin]), SAT_FAILURE, t)
         self.local_free[failed] = np.minimum(self.local_free[failed], t)
         self.cpu_free[failed] = np.minimum(self.cpu_free[failed], t)
 
@@ -271,39 +253,117 @@ class OffloadRoutingSim:
                 break
             s = end
 
-    def _drop_tasks(self, idx: np.ndarray, reason: int, t: float, bits: np.ndarray, blame=None) -> None:
-        """Count ``bits`` of tasks ``idx`` as dropped; tasks not yet dropped become DROPPED and cost
-        the drop penalty, charged in "hop" mode to ``blame`` (default: the task's RS-Sat)."""
-        if idx.size == 0:
-            return
-        tk = self.tasks
-        self.counts["dropped_bits"] += float(np.sum(bits))
-        blame = tk.origin[idx] if blame is None else np.asarray(blame)
-        first_time = tk.status[idx] != DROPPED
-        _, uniq = np.unique(idx, return_index=True)
-        keep = np.zeros(idx.size, bool)
-        keep[uniq] = True
-        fresh, blame = idx[first_time & keep], blame[first_time & keep]
-        if fresh.size:
-            tk.status[fresh] = DROPPED
-            tk.drop_reason[fresh] = reason
-            tk.finish[fresh] = t
-            self.counts["dropped_tasks"] += int(fresh.size)
-            self.drops_by_reason[DROP_REASONS[reason]] += int(fresh.size)
-            self.dropped_now += int(fresh.size)
-            penalty = self.cfg.drop_penalty_s
-            self.terms["drop"] -= penalty * fresh.size
-            if self.cfg.reward_mode == "hop":
-                np.add.at(self.reward, blame, -penalty)
+    def holders(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The open parts of tasks ``idx``: (position in ``idx``, holder, equal share of the task)."""
+        tk, b = self.tasks, self.bundles
+        pending = tk.status[idx] == PENDING
+        local = tk.local_open[idx]
+        bi = tk.bundle[idx]
+        has_b = bi >= 0
+        bsafe = np.where(has_b, bi, 0)
+        has_b &= (b.state[bsafe] != FREE) & (b.task[bsafe] == idx)
+        parts = pending.astype(np.int64) + local + has_b
+        alone = parts == 0  # not reached for tasks in the system; charged to the RS-Sat if it were
+        own = pending | local | alone
+        pos = np.concatenate([np.flatnonzero(own), np.flatnonzero(has_b)])
+        agent = np.concatenate([tk.origin[idx[own]], b.node[bi[has_b]]])
+        share = 1.0 / np.maximum(parts, 1)[pos]  # an undecided task has no local part: one share per part
+        return pos, agent, share
 
-    def _drop_bundles(self, idx: np.ndarray, reason: int, t: float) -> None:
+    def _drop_tasks(self, idx: np.ndarray, reason: int, t: float, unique: bool = False) -> None:
+        """Drop tasks ``idx`` (those still in the system) with every open part: undecided tasks, local
+        parts (freeing the small model's queue), bundles wherever they are (waiting, queued or sent on a
+        link, queued or running on a large model: the queue behind moves up). Their holders now share
+        the drop charge."""
         if idx.size == 0:
             return
+        tk, b = self.tasks, self.bundles
+        if not unique:
+            idx = np.unique(idx)
+        idx = idx[tk.status[idx] <= ACTIVE]
+        if idx.size == 0:
+            return
+        pos, agent, share = self._payers(idx)
+        self.slot.drops.append((idx[pos], agent, share))
+        dropped_bits = float(np.sum(np.where(tk.status[idx] == PENDING, tk.bits[idx], 0.0)))
+        local = idx[tk.local_open[idx]]
+        if local.size:
+            dropped_bits += float(np.sum(tk.rho[local] * tk.bits[local]))
+            self._remove_local(local, t)
+        bi = tk.bundle[idx]
+        safe = np.maximum(bi, 0)
+        bi = bi[(bi >= 0) & (b.state[safe] != FREE) & (b.task[safe] == idx)]
+        if bi.size:
+            dropped_bits += float(b.bits[bi].sum())
+            self._emit(bi, t, None, terminal_extra=self.cfg.drop_penalty_s)
+            self._remove_from_links(bi[b.state[bi] == ON_LINK], t)
+            self._remove_from_cpus(bi[b.state[bi] == COMPUTING], t)
+            b.state[bi] = FREE
+        self.counts["dropped_bits"] += dropped_bits
+        tk.status[idx] = DROPPED
+        tk.drop_reason[idx] = reason
+        tk.finish[idx] = t
+        tk.local_open[idx] = False
+        self.counts["dropped_tasks"] += int(idx.size)
+        self.drops_by_reason[DROP_REASONS[reason]] += int(idx.size)
+        self.dropped_now += int(idx.size)
+
+    def _remove_local(self, gone: np.ndarray, t: float) -> None:
+        tk = self.tasks
+        ot = self.open_tasks
+        q = ot[tk.local_open[ot] & (tk.local_finish[ot] > t)]
+        remove = _marked(gone, tk.size)[q]
+        if not remove.any():
+            return
+        new_finish, freed = fifo_remove(tk.origin[q], tk.local_finish[q], tk.local_service[q], remove, t)
+        tk.local_finish[q] = new_finish
+        self.local_free -= np.bincount(tk.origin[q], weights=freed, minlength=self.n)
+
+    def _remove_from_cpus(self, gone: np.ndarray, t: float) -> None:
+        if gone.size == 0:
+            return
+        b, tk = self.bundles, self.tasks
+        live = np.flatnonzero(b.state[: b.size] == COMPUTING)
+        q = live[b.done_time[live] > t]
+        remove = _marked(gone, b.size)[q]
+        if not remove.any():
+            return
+        new_finish, freed = fifo_remove(b.node[q], b.done_time[q], b.service[q], remove, t)
+        b.done_time[q] = new_finish
+        keep = q[~remove]
+        tk.off_finish[b.task[keep]] = b.done_time[keep]
+        per_node = np.bincount(b.node[q], weights=freed, minlength=self.n)
+        self.cpu_free -= per_node
+        self.cpu_busy_s -= per_node
+
+    def _remove_from_links(self, gone: np.ndarray, t: float) -> None:
+        """Take bundles off the links they are queued or sent on; a bundle already propagating
+        (fully sent) frees nothing."""
         b = self.bundles
-        self._emit(idx, t, None, terminal_extra=self.cfg.drop_penalty_s)
-        blame = np.where(b.last_agent[idx] >= 0, b.last_agent[idx], b.node[idx])
-        self._drop_tasks(b.task[idx], reason, t, b.bits[idx], blame)
-        b.state[idx] = FREE
+        gone = gone[b.tx_finish[gone] > t]
+        if gone.size == 0:
+            return
+        live = np.flatnonzero(b.state[: b.size] == ON_LINK)
+        q = live[b.tx_finish[live] > t]
+        remove = _marked(gone, b.size)[q]
+        key = b.node[q] * NUM_PORTS + b.port[q]
+        service = b.tx_finish[q] - b.tx_start[q]
+        new_finish, freed = fifo_remove(key, b.tx_finish[q], service, remove, t)
+        shift = b.tx_finish[q] - new_finish
+        changed = (freed > 0) | (shift > 0)
+        if not changed.any():
+            return
+        # the removed transmissions' unsent part, and the moved ones' old slots, leave the busy time
+        c = q[changed]
+        self._add_busy(b.node[c], b.port[c], np.maximum(b.tx_start[c], t), b.tx_finish[c], -1.0)
+        moved = q[shift > 0]
+        shift = shift[shift > 0]
+        b.tx_start[moved] -= shift
+        b.tx_finish[moved] -= shift
+        b.arrive[moved] -= shift
+        self._add_busy(b.node[moved], b.port[moved], np.maximum(b.tx_start[moved], t), b.tx_finish[moved])
+        per_link = np.bincount(key, weights=freed, minlength=self.n * NUM_PORTS).reshape(self.n, NUM_PORTS)
+        self.link_free -= per_link
 
     def _emit(self, idx, t, next_agents, terminal_extra: float = 0.0) -> None:
         """Close the transition of bundles ``idx`` opened by their last decision: non-terminal to
@@ -327,10 +387,6 @@ class OffloadRoutingSim:
             next_mask = self.mask[nxt]
             done = np.zeros(idx.size, bool)
         self._trans.append((agent, b.last_obs[idx].copy(), b.last_action[idx], delay, nxt, next_obs, next_mask, done))
-        hop_delay = delay - terminal_extra
-        self.terms["hop_delay"] -= float(np.sum(hop_delay))
-        if self.cfg.reward_mode == "hop":
-            self.reward -= np.bincount(agent, weights=hop_delay, minlength=self.n)
 
     # ------------------------------------------------------------------ one slot
     def step(self, actions: np.ndarray) -> None:
@@ -345,17 +401,43 @@ class OffloadRoutingSim:
         self._decide_compute(np.flatnonzero(a == COMPUTE), t)
 
         t2 = (self.steps + 1) * cfg.dt_s
+        self.slot = slot = SlotRecord(t, t2)
+        # who holds each task in the system during the slot: decided by the actions just applied
+        in_system = self.open_tasks
+        pos, slot.held_agent, slot.held_share = self._payers(in_system)
+        slot.held_task = in_system[pos]
         self.steps += 1
         if self.steps % self.topo_every == 0:
             self._refresh_topology(t2)
         self._deliver(t2)
         self._finish(t2)
         self._expire(t2)
-        self._arrivals(t, t2)
+        new = self._arrivals(t, t2)
+        if new.size:  # a new task is held by its RS-Sat until its split
+            slot.held_task = np.concatenate([slot.held_task, new])
+            slot.held_agent = np.concatenate([slot.held_agent, self.tasks.origin[new]])
+            slot.held_share = np.concatenate([slot.held_share, np.ones(new.size)])
         self.t = t2
         self._observe()
-        if cfg.reward_mode == "team":
-            self.reward[:] = self.terms["task_delay"] + self.terms["drop"]
+        self._charge(slot)
+
+    def _charge(self, slot: SlotRecord) -> None:
+        """Rewards of the slot from the reward terms: per agent (``hop``) or the team total for all."""
+        hop = self.cfg.reward_mode == "hop"
+        cost = np.zeros(self.n)
+        for term in REWARD_TERMS:
+            agent, c = term(slot, self.tasks, self.cfg)
+            self.terms[term.name] = -float(c.sum()) if c.size else 0.0
+            if hop and c.size:
+                cost += np.bincount(agent, weights=c, minlength=self.n)
+        self.reward = -cost if hop else np.full(self.n, sum(self.terms.values()))
+
+    def _payers(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Who pays for tasks ``idx``: their part holders with per-agent credit; in team mode, where only
+        the total counts, one entry per task (its RS-Sat, the whole share)."""
+        if self.cfg.reward_mode == "hop":
+            return self.holders(idx)
+        return np.arange(idx.size), self.tasks.origin[idx], np.ones(idx.size)
 
     def _new_bundles(self, tasks_idx: np.ndarray, nodes: np.ndarray, bits: np.ndarray, t: float) -> None:
         b = self.bundles
@@ -370,6 +452,7 @@ class OffloadRoutingSim:
         b.task[slot], b.bits[slot], b.node[slot] = tasks_idx, bits, nodes
         b.state[slot], b.ready[slot], b.port[slot] = AT_NODE, t, -1
         b.path_s[slot], b.hops[slot], b.last_agent[slot] = 0.0, 0, -1
+        self.tasks.bundle[tasks_idx] = slot
 
     def _decide_ratios(self, nodes: np.ndarray, a: np.ndarray, t: float) -> None:
         if nodes.size == 0:
@@ -379,15 +462,16 @@ class OffloadRoutingSim:
         rho = (a[nodes] - FIRST_RATIO) / (cfg.ratio_levels - 1)
         bits = tk.bits[idx]
         local_bits = rho * bits
-        service = local_bits * cfg.small_model_cycles_per_bit / cfg.rs_cpu_hz
+        service = local_service_s(local_bits, cfg)
         start = np.maximum(t, self.local_free[nodes])
         has_local = local_bits > 0
         finish = np.where(has_local, start + service, t)
         self.local_free[nodes] = np.where(has_local, finish, self.local_free[nodes])
         tk.rho[idx] = rho
         tk.local_finish[idx] = finish
-        tk.local_open[idx] = has_local
+        tk.local_service[idx] = service
         tk.lower_bound[idx] = service
+        tk.local_open[idx] = has_local
         tk.status[idx] = ACTIVE
         off_bits = bits - local_bits
         has_off = off_bits > 0
@@ -428,13 +512,14 @@ class OffloadRoutingSim:
         cfg, b, tk = self.cfg, self.bundles, self.tasks
         idx = self.head_bundle[nodes]
         self._emit(idx, t, nodes)
-        service = b.bits[idx] * cfg.large_model_cycles_per_bit / cfg.cs_cpu_hz
+        service = remote_service_s(b.bits[idx], cfg)
         start = np.maximum(t, self.cpu_free[nodes])
         finish = start + service
         self.cpu_free[nodes] = finish
         self.cpu_busy_s[nodes] += service
         b.state[idx] = COMPUTING
         b.done_time[idx] = finish
+        b.service[idx] = service
         task = b.task[idx]
         tk.off_finish[task] = finish
         tk.lower_bound[task] = np.maximum(tk.lower_bound[task], b.path_s[idx] + service)
@@ -445,9 +530,6 @@ class OffloadRoutingSim:
             np.zeros((idx.size, self.obs_dim), np.float32), self._terminal_mask(idx.size), np.ones(idx.size, bool),
         ))
         b.last_agent[idx] = -1
-        self.terms["compute_delay"] -= float(np.sum(delay))
-        if cfg.reward_mode == "hop":
-            self.reward[nodes] -= delay  # one decision per node
 
     def _terminal_mask(self, k: int) -> np.ndarray:
         return np.zeros((k, self.n_actions), np.int8)
@@ -462,7 +544,7 @@ class OffloadRoutingSim:
             return
         nxt = self.port_nbr[b.node[due], b.port[due]]
         down = ~self.sat_up[nxt]
-        self._drop_bundles(due[down], SAT_FAILURE, t2)
+        self._drop_tasks(b.task[due[down]], SAT_FAILURE, t2)
         due, nxt = due[~down], nxt[~down]
         queued = self.held_bits  # occupancy at the start of the slot, plus this slot's arrivals
         incoming = np.bincount(nxt, weights=b.bits[due], minlength=self.n)
@@ -474,7 +556,7 @@ class OffloadRoutingSim:
             first = np.searchsorted(nxt, nxt, side="left")
             before = cum - b.bits[due] - np.where(first > 0, cum[first - 1], 0.0)  # earlier arrivals, same node
             full = queued[nxt] + before + b.bits[due] > self.cfg.buffer_bits
-            self._drop_bundles(due[full], BUFFER, t2)
+            self._drop_tasks(b.task[due[full]], BUFFER, t2)
         ok = due[~full]
         b.state[ok] = AT_NODE
         b.node[ok] = nxt[~full]
@@ -493,44 +575,45 @@ class OffloadRoutingSim:
     def _finish(self, t2: float) -> None:
         b, tk = self.bundles, self.tasks
         live = np.flatnonzero(b.state[: b.size] == COMPUTING)
-        done = live[b.done_time[live] <= t2]
+        done = live[b.done_time[live] <= np.minimum(t2, tk.arrival[b.task[live]] + self.cfg.ttl_s)]
         if done.size:
             self.counts["done_bits"] += float(b.bits[done].sum())
             b.state[done] = FREE
         ot = self.open_tasks
-        local_done = ot[tk.local_open[ot] & (tk.local_finish[ot] <= t2)]
+        deadline = tk.arrival[ot] + self.cfg.ttl_s  # work done after its task's TTL does not count
+        local_done = ot[tk.local_open[ot] & (tk.local_finish[ot] <= np.minimum(t2, deadline))]
         if local_done.size:
             self.counts["done_bits"] += float(np.sum(tk.rho[local_done] * tk.bits[local_done]))
             tk.local_open[local_done] = False
         active = ot[tk.status[ot] == ACTIVE]
         fin_time = np.maximum(tk.local_finish[active], tk.off_finish[active])
-        finished = active[fin_time <= t2]
+        finished = active[fin_time <= np.minimum(t2, tk.arrival[active] + self.cfg.ttl_s)]
         if finished.size:
             tk.status[finished] = DONE
             tk.finish[finished] = np.maximum(tk.local_finish[finished], tk.off_finish[finished])
-            delay = tk.finish[finished] - tk.arrival[finished]
             self.counts["finished_tasks"] += int(finished.size)
             self.finished_now += int(finished.size)
-            self.terms["task_delay"] -= float(delay.sum())
 
     def _expire(self, t2: float) -> None:
-        cfg, b, tk = self.cfg, self.bundles, self.tasks
+        """The TTL holds for every part of a task wherever it is; then the finished and dropped tasks
+        leave the list of tasks in the system."""
+        tk = self.tasks
         ot = self.open_tasks
-        old = ot[(tk.status[ot] == PENDING) & (t2 - tk.arrival[ot] > cfg.ttl_s)]
-        self._drop_tasks(old, TTL, t2, tk.bits[old])
-        live = np.flatnonzero(b.state[: b.size] == AT_NODE)
-        stale = live[t2 - tk.arrival[b.task[live]] > cfg.ttl_s]
-        self._drop_bundles(stale, TTL, t2)
-        keep = (tk.status[ot] <= ACTIVE) | tk.local_open[ot]
-        self.open_tasks = ot[keep]
+        in_system = tk.status[ot] <= ACTIVE
+        expired = in_system & (t2 - tk.arrival[ot] > self.cfg.ttl_s)
+        if expired.any():
+            self._drop_tasks(ot[expired], TTL, t2, unique=True)
+            in_system &= ~expired
+        self.open_tasks = ot[in_system]
 
-    def _arrivals(self, t: float, t2: float) -> None:
+    def _arrivals(self, t: float, t2: float) -> np.ndarray:
+        """New tasks of the slot (t, t2]; returns their rows."""
         cfg, tk = self.cfg, self.tasks
         src = self.rs_nodes[self.sat_up[self.rs_nodes]]
         counts = self.rng.poisson(cfg.task_rate_hz * (t2 - t), src.size)
         k = int(counts.sum())
         if k == 0:
-            return
+            return np.zeros(0, np.int64)
         origin = np.repeat(src, counts)
         arrival = t + self.rng.uniform(0.0, t2 - t, k)
         bits = cfg.task_bits * (1.0 + cfg.task_bits_spread * self.rng.uniform(-1.0, 1.0, k))
@@ -542,6 +625,7 @@ class OffloadRoutingSim:
         self.open_tasks = np.concatenate([self.open_tasks, np.arange(start, start + k)])
         self.counts["arrived_tasks"] += k
         self.counts["arrived_bits"] += float(bits.sum())
+        return np.arange(start, start + k)
 
     # ------------------------------------------------------------------ observations
     def _first_per_node(self, idx: np.ndarray, node: np.ndarray, time: np.ndarray) -> np.ndarray:
@@ -563,14 +647,14 @@ class OffloadRoutingSim:
         hops = self.hops_to_csat / HOP_CAP
         nbr = np.where(self.port_nbr >= 0, self.port_nbr, 0)
         exists = self.port_nbr >= 0
-        obs[:, 0] = self.is_csat
-        obs[:, 8] = hops
-        port = obs[:, OWN_FEATURES:].reshape(n, NUM_PORTS, PORT_FEATURES)
-        port[:, :, 0] = self.link_up
-        port[:, :, 1] = np.where(self.link_up, cfg.task_bits / np.where(self.link_up, self.capacity, 1.0), 0.0)
-        port[:, :, 2] = self.prop_s * 100.0  # in units of 10 ms
-        port[:, :, 5] = np.where(exists, hops[nbr], 1.0)
-        port[:, :, 6] = np.where(exists, self.is_csat[nbr], 0.0)
+        obs[:, _C["is_csat"]] = self.is_csat
+        obs[:, _C["hops_to_csat"]] = hops
+        port = OBS.port_block(obs)
+        port[:, :, _P["link_up"]] = self.link_up
+        port[:, :, _P["tx_time"]] = np.where(self.link_up, transmit_s(cfg.task_bits, self.capacity), 0.0)
+        port[:, :, _P["prop_delay"]] = self.prop_s * 100.0  # in units of 10 ms
+        port[:, :, _P["nbr_hops_to_csat"]] = np.where(exists, hops[nbr], 1.0)
+        port[:, :, _P["nbr_is_csat"]] = np.where(exists, self.is_csat[nbr], 0.0)
         self._static_obs = obs
         self._nbr_pad = np.where(exists, self.port_nbr, n)
         mask = np.zeros((n, self.n_actions), np.int8)
@@ -598,17 +682,18 @@ class OffloadRoutingSim:
         cpu_backlog = np.maximum(self.cpu_free - t, 0.0)
 
         obs = self._static_obs.copy()
-        obs[has_task, 1] = 1.0
-        obs[has_task, 2] = tk.bits[ht] / cfg.task_bits
-        obs[has_bundle, 3] = b.bits[hb] / cfg.task_bits
-        obs[has_bundle, 4] = (t - tk.arrival[b.task[hb]]) / cfg.ttl_s
-        obs[:, 5] = waiting
-        obs[:, 6] = np.maximum(self.local_free - t, 0.0)
-        obs[:, 7] = cpu_backlog
-        port = obs[:, OWN_FEATURES:].reshape(n, NUM_PORTS, PORT_FEATURES)
-        port[:, :, 3] = link_backlog
-        port[:, :, 4] = np.append(waiting, 0.0)[self._nbr_pad]  # a missing neighbour reads the 0 at index n
-        port[:, :, 7] = np.append(cpu_backlog, 0.0)[self._nbr_pad]
+        obs[has_task, _C["has_task"]] = 1.0
+        obs[has_task, _C["task_bits"]] = tk.bits[ht] / cfg.task_bits
+        obs[has_bundle, _C["head_bits"]] = b.bits[hb] / cfg.task_bits
+        obs[has_bundle, _C["head_age"]] = (t - tk.arrival[b.task[hb]]) / cfg.ttl_s
+        obs[:, _C["waiting_bits"]] = waiting
+        obs[:, _C["local_backlog_s"]] = np.maximum(self.local_free - t, 0.0)
+        obs[:, _C["cpu_backlog_s"]] = cpu_backlog
+        port = OBS.port_block(obs)
+        port[:, :, _P["link_backlog_s"]] = link_backlog
+        # a missing neighbour reads the 0 at index n
+        port[:, :, _P["nbr_waiting_bits"]] = np.append(waiting, 0.0)[self._nbr_pad]
+        port[:, :, _P["nbr_cpu_backlog_s"]] = np.append(cpu_backlog, 0.0)[self._nbr_pad]
         self.obs = obs
 
         has_task &= self.sat_up
@@ -622,6 +707,29 @@ class OffloadRoutingSim:
         self.mask = mask
 
     # ------------------------------------------------------------------ outputs
+    @property
+    def state(self) -> OffloadRoutingState:
+        """The simulation now, as one typed object (the simulator's own arrays, not copies)."""
+        if not hasattr(self, "tasks"):
+            raise ValueError("state: the simulation has not been reset yet; call reset() first")
+        return OffloadRoutingState(
+            t_s=self.t, is_csat=self.is_csat, sat_up=self.sat_up, port_nbr=self.port_nbr, link_up=self.link_up,
+            capacity_bps=self.capacity, prop_s=self.prop_s, link_free_s=self.link_free,
+            local_free_s=self.local_free, cpu_free_s=self.cpu_free, hops_to_csat=self.hops_to_csat,
+            head_task=self.head_task, head_bundle=self.head_bundle, tasks=self.tasks, bundles=self.bundles,
+        )
+
+    def task_costs(self) -> np.ndarray:
+        """(tasks,) what each task has cost so far (s): its time in the system up to now (to its finish,
+        its drop or ``t``); a dropped task ``ttl_s + drop_penalty_s`` in all."""
+        tk, cfg = self.tasks, self.cfg
+        k = tk.size
+        status = tk.status[:k]
+        arrival = tk.arrival[:k]
+        ended = status >= DONE
+        cost = np.where(ended, tk.finish[:k], self.t) - arrival
+        return np.where(status == DROPPED, cfg.ttl_s + cfg.drop_penalty_s, cost)
+
     def transitions(self) -> Transitions:
         if not self._trans:
             z = np.zeros(0)
@@ -652,7 +760,11 @@ class OffloadRoutingSim:
         }
 
     def metrics(self) -> dict[str, float]:
-        """Episode metrics of DESIGN.md section 5 (never NaN: 0.0 when nothing finished yet)."""
+        """Episode metrics, headline first: ``mean_task_cost_s``, the mean cost of the tasks that arrived
+        more than one TTL ago (a finished task its delay, a dropped one ``ttl_s + drop_penalty_s``);
+        ``total_cost_s``, what all tasks have cost so far (minus the team return up to now).
+        ``mean_delay_s`` / ``p95_delay_s`` are over finished tasks only. Never NaN: 0.0 when nothing
+        qualifies yet."""
         tk = self.tasks
         status = tk.status[: tk.size]
         done = status == DONE
@@ -668,7 +780,13 @@ class OffloadRoutingSim:
         busy_total = self.link_busy.sum(axis=0)
         cpu = self.cpu_busy_s[self.is_csat]
         jain = float(cpu.sum() ** 2 / (cpu.size * np.sum(cpu**2))) if np.any(cpu > 0) else 1.0
+        cost = self.task_costs()
+        # scored: tasks that arrived more than one TTL ago, all finished or dropped by now
+        scored = (self.t - tk.arrival[: tk.size]) > self.cfg.ttl_s
         return {
+            "mean_task_cost_s": float(cost[scored].mean()) if scored.any() else 0.0,
+            "total_cost_s": float(cost.sum()),
+            "scored_tasks": int(scored.sum()),
             "mean_delay_s": float(delays.mean()) if delays.size else 0.0,
             "p95_delay_s": float(np.percentile(delays, 95)) if delays.size else 0.0,
             "completion_rate": float(done.sum() / arrived),

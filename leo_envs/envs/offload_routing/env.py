@@ -1,4 +1,4 @@
-"""offload_routing_v0: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
+"""offload_routing_v1: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
 
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     travels hop by hop over +Grid inter-satellite links to any computing satellite (C-Sat, anycast),
     where a large model runs it. Every satellite is an agent and routes the bundles it holds. Per hop
     a bundle waits in FIFO queues, is transmitted at the link's Shannon capacity (sgp4 geometry, free
-    space loss) and propagates at c. A task's service delay is the later of its two finishes minus its
-    arrival. Goal: minimum mean service delay. C-Sats sit every ``csat_every`` slots in each plane.
+    space loss) and propagates at c. A task's delay is the later of its two finishes minus its arrival.
+    A task not finished ``ttl_s`` after its arrival is dropped with every part of it, wherever the part
+    is (undecided, in the small model's queue, waiting, on a link, in a large model's queue); the queues
+    behind a dropped part move up. Tasks are also dropped on full buffers and failed satellites.
+    Goal: minimum mean task cost (below). C-Sats sit every ``csat_every`` slots in each plane.
 
     ## Action Space
     ``Discrete(6 + ratio_levels)``, identical for all agents, with an ``action_mask``:
@@ -30,33 +33,46 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     right +Grid neighbour (allowed when that link is up); 5 compute the head bundle here (C-Sats);
     6.. choose the local share rho = (a - 6) / (ratio_levels - 1) of the oldest new task (RS-Sats with a
     new task; while one waits, only hold and the ratios are allowed). An agent with nothing to decide
-    has an all-zero mask and its action is ignored. A masked action of a deciding agent holds and is
-    counted in ``info["masked_actions"]``; an action outside the space or NaN raises ``ValueError``.
+    has an all-zero mask and its action is ignored; so does every agent in the observation returned
+    with the episode's last step (nothing is left to decide). A masked action of a deciding agent holds
+    and is counted in ``info["masked_actions"]``; an action outside the space or NaN raises ``ValueError``.
 
     ## Observation Space
     ``Dict(observation=Box(0, inf, (41,), float32), action_mask=Box(0, 1, (6 + L,), int8))``, local only.
-    Own (9): is C-Sat, has a new task, its size / D, head bundle size / D, head bundle age / TTL,
-    waiting bits / D, local-model backlog (s), large-model backlog (s), hops to the nearest C-Sat / 16.
-    Per port (4 x 8): link up, D / capacity (s), propagation delay (10 ms units), own backlog on the
-    link (s), neighbour's waiting bits / D, neighbour's hops to a C-Sat / 16, neighbour is C-Sat,
-    neighbour's large-model backlog (s) (one-hop information exchange).
+    The columns are named in ``types.OBS`` (``OBS.col("task_bits")``, ``OBS.ports("link_up")``).
+    Own (9): is_csat, has_task, task_bits (/ D), head_bits (head bundle / D), head_age (/ TTL),
+    waiting_bits (/ D), local_backlog_s, cpu_backlog_s, hops_to_csat (/ 16).
+    Per port (4 x 8, fore, aft, left, right): link_up, tx_time (D / capacity, s), prop_delay (10 ms
+    units), link_backlog_s (own transmissions queued), nbr_waiting_bits (/ D), nbr_hops_to_csat (/ 16),
+    nbr_is_csat, nbr_cpu_backlog_s (one-hop information exchange).
     ``state()`` concatenates all observations (for centralised critics). Masks are read-only arrays
     (the env checks actions against them; copy one to edit it); observations are fresh every step.
 
     ## Rewards
-    ``reward_mode="hop"``: each agent gets minus the delay its routing decisions added (time from its
-    decision to the next decision on that bundle, or to the end of the computation it started) and
-    minus ``drop_penalty_s`` for each task it dropped (the RS-Sat for expired new tasks).
-    ``reward_mode="team"``: every agent gets minus the summed service delay of the tasks finished in
-    the slot and minus ``drop_penalty_s`` per task dropped. Team totals of the named terms
-    (``task_delay``, ``hop_delay``, ``compute_delay``, ``drop``) are in ``info["rewards"]``.
+    Every task costs the time it spends in the system (from its arrival until it finishes, is dropped
+    or the episode ends); a dropped task costs ``ttl_s + drop_penalty_s`` in all, however early it was
+    dropped. The reward of a slot is minus what the slot cost, in two named terms (``info["rewards"]``):
+    ``holding``, minus the time each task spent in the system during the slot (dt per task), and
+    ``drop``, minus ``drop_penalty_s`` plus the rest of its TTL for each task dropped in the slot.
+    ``reward_mode="team"`` (default): every agent gets the team reward, so the episode return is minus
+    the total cost of all tasks (``info["total_cost_s"]`` at the end): the objective itself.
+    ``reward_mode="hop"``: per-agent credit. Each slot a task's cost is shared equally among the holders
+    of its open parts: the RS-Sat for an undecided task and for the local part it queued, the satellite
+    holding a bundle (waiting, sending it on a link until it arrives, computing it or queueing it for its
+    large model); a drop is charged to the holders at the moment of the drop. The rewards sum over agents
+    to the team reward. Holding work instead of sending or computing it only makes an agent pay longer;
+    but an agent can lower its own cost by passing work on, so this mode is for cooperative learners
+    that bootstrap across agents (Q-routing, parameter sharing), not for selfish independent learners.
     ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
     (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
 
     ## Episode End
-    No termination; all agents are truncated together after ``max_cycles`` slots of ``dt_s``. Then
-    ``info`` carries ``mean_delay_s``, ``p95_delay_s``, ``completion_rate``, ``drop_rate``,
-    ``mean_isl_utilization``, ``peak_isl_utilization`` and ``csat_load_jain``.
+    No termination; all agents are truncated together after ``max_cycles`` slots of ``dt_s`` (every
+    scenario runs several TTLs). Then ``info`` carries the headline metric ``mean_task_cost_s`` (mean
+    cost of the tasks that arrived more than one TTL before the end: a finished task its delay, a
+    dropped one ``ttl_s + drop_penalty_s``), ``total_cost_s``, ``scored_tasks``, ``completion_rate``,
+    ``drop_rate``, ``mean_delay_s`` and ``p95_delay_s`` (finished tasks only), ``mean_isl_utilization``,
+    ``peak_isl_utilization`` and ``csat_load_jain``.
 
     ## Arguments
     ``parallel_env(scenario="iridium", render_mode=None, **overrides)``: scenarios ``tiny``,
@@ -65,11 +81,15 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     All info dicts of a step are one shared dict (team-level content).
 
     ## Version History
+    * v1: the reward is the objective (time in system of every task plus drop costs; per-agent shares
+      in ``hop`` mode; default mode ``team``); the TTL drops every part of a task wherever it is;
+      headline metric ``mean_task_cost_s``; ``tiny`` runs 800 slots (four TTLs); named observation
+      columns (``types.OBS``) and a typed ``sim.state``.
     * v0: initial release.
     """
 
     _transient = ("_viewer",)
-    metadata = {"name": "offload_routing_v0", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
+    metadata = {"name": "offload_routing_v1", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
                 "render_fps": 4}
 
     def __init__(self, scenario: str | OffloadRoutingConfig = "iridium", render_mode: str | None = None,

@@ -1,0 +1,48 @@
+"""Reward terms of offload_routing_v1: each charges costs (seconds) from a slot's ``SlotRecord``.
+
+A term returns ``(agent, cost)`` arrays, one entry per part of a task it charges: who pays and how much.
+The team cost is their sum; per-agent credit (``reward_mode="hop"``) adds each agent's entries, so it
+sums to the team reward.
+Over an episode the two terms add up to the headline objective: every task costs its time in the
+system (arrival to finish, drop or truncation), and a dropped task costs ``ttl_s + drop_penalty_s`` in
+all, however early it was dropped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import OffloadRoutingConfig
+from .types import DONE, SlotRecord, Table
+
+_NONE = (np.zeros(0, np.int64), np.zeros(0))
+
+
+class HoldingCost:
+    """dt for every task in the system per slot (its exact time in the slot), shared among the
+    holders of its open parts."""
+
+    name = "holding"
+
+    def __call__(self, slot: SlotRecord, tasks: Table, cfg: OffloadRoutingConfig) -> tuple[np.ndarray, np.ndarray]:
+        i = slot.held_task
+        ended = tasks.status[i] >= DONE  # DONE or DROPPED: in the system until its finish time
+        end = np.where(ended, np.minimum(tasks.finish[i], slot.t1), slot.t1)
+        time_in_slot = np.maximum(end - np.maximum(tasks.arrival[i], slot.t0), 0.0)
+        return slot.held_agent, slot.held_share * time_in_slot
+
+
+class DropCost:
+    """A dropped task costs ``drop_penalty_s`` plus the rest of its TTL (so every drop costs
+    ``ttl_s + drop_penalty_s`` with its time in the system), shared among its holders at the drop."""
+
+    name = "drop"
+
+    def __call__(self, slot: SlotRecord, tasks: Table, cfg: OffloadRoutingConfig) -> tuple[np.ndarray, np.ndarray]:
+        if not slot.drops:
+            return _NONE
+        i, agent, share = slot.dropped()
+        return agent, share * (cfg.drop_penalty_s + tasks.arrival[i] + cfg.ttl_s - tasks.finish[i])
+
+
+REWARD_TERMS = (HoldingCost(), DropCost())
