@@ -1,7 +1,7 @@
 """Parameter-shared PPO (or DQN) from stable-baselines3 on offload_routing_v1 through SuperSuit: every
 satellite is one slot of a vector env and all share one policy.
 
-    python examples/sb3_offload_routing.py [--algo ppo|dqn] [--scenario iridium] [--steps 1500000]
+    python examples/sb3_offload_routing.py [--algo ppo|dqn] [--scenario iridium] [--steps 6000000]
                                            [--reward-mode team|hop] [--seed 0] [--save model.zip]
 
 While it trains it prints one line per finished training episode (agent-steps, the headline metric
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algo", choices=("ppo", "dqn"), default="ppo")
     parser.add_argument("--scenario", default="iridium")
-    parser.add_argument("--steps", type=int, default=1_500_000, help="agent-steps (vector transitions)")
+    parser.add_argument("--steps", type=int, default=6_000_000, help="agent-steps (vector transitions)")
     parser.add_argument("--reward-mode", choices=("team", "hop"), default="hop",
                         help="hop: per-agent credit, which parameter-shared PPO learns from much faster")
     parser.add_argument("--seed", type=int, default=0)
