@@ -345,8 +345,10 @@ class OffloadRoutingSim:
             return
         live = np.flatnonzero(b.state[: b.size] == ON_LINK)
         q = live[b.tx_finish[live] > t]
-        remove = _marked(gone, b.size)[q]
         key = b.node[q] * NUM_PORTS + b.port[q]
+        on_hit_link = _marked(b.node[gone] * NUM_PORTS + b.port[gone], self.n * NUM_PORTS)[key]
+        q, key = q[on_hit_link], key[on_hit_link]  # only the queues that lose a bundle change
+        remove = _marked(gone, b.size)[q]
         service = b.tx_finish[q] - b.tx_start[q]
         new_finish, freed = fifo_remove(key, b.tx_finish[q], service, remove, t)
         shift = b.tx_finish[q] - new_finish
@@ -424,13 +426,14 @@ class OffloadRoutingSim:
     def _charge(self, slot: SlotRecord) -> None:
         """Rewards of the slot from the reward terms: per agent (``hop``) or the team total for all."""
         hop = self.cfg.reward_mode == "hop"
-        cost = np.zeros(self.n)
+        cost = np.zeros(self.n) if hop else None
+        terms = self.terms
         for term in REWARD_TERMS:
             agent, c = term(slot, self.tasks, self.cfg)
-            self.terms[term.name] = -float(c.sum()) if c.size else 0.0
+            terms[term.name] = -float(c.sum()) if c.size else 0.0
             if hop and c.size:
                 cost += np.bincount(agent, weights=c, minlength=self.n)
-        self.reward = -cost if hop else np.full(self.n, sum(self.terms.values()))
+        self.reward = -cost if hop else np.full(self.n, sum(terms.values()))
 
     def _payers(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Who pays for tasks ``idx``: their part holders with per-agent credit; in team mode, where only

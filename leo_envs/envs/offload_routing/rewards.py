@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import OffloadRoutingConfig
-from .types import DONE, SlotRecord, Table
+from .types import SlotRecord, Table
 
 _NONE = (np.zeros(0, np.int64), np.zeros(0))
 
@@ -26,8 +26,8 @@ class HoldingCost:
 
     def __call__(self, slot: SlotRecord, tasks: Table, cfg: OffloadRoutingConfig) -> tuple[np.ndarray, np.ndarray]:
         i = slot.held_task
-        ended = tasks.status[i] >= DONE  # DONE or DROPPED: in the system until its finish time
-        end = np.where(ended, np.minimum(tasks.finish[i], slot.t1), slot.t1)
+        # a finished or dropped task is in the system until its finish (drop) time; the others' is NaN
+        end = np.fmin(tasks.finish[i], slot.t1)
         time_in_slot = np.maximum(end - np.maximum(tasks.arrival[i], slot.t0), 0.0)
         return slot.held_agent, slot.held_share * time_in_slot
 
