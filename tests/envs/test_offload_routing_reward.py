@@ -19,6 +19,13 @@ class HoldEverything:
         return np.full(len(obs), HOLD)
 
 
+class AlwaysMasked:
+    """Ignores the masks: every agent picks an action its mask forbids."""
+
+    def act_arrays(self, obs, mask):
+        return np.argmin(mask, axis=1)
+
+
 def policy(name, env):
     return HoldEverything() if name == "hold_everything" else make_offload_routing_baseline(name, env, seed=0)
 
@@ -66,6 +73,10 @@ def test_summed_return_ranks_policies_as_the_headline_metric(scenario, mode):
     assert by_return[-1] == "hold_everything"
     assert costs["hold_everything"] == pytest.approx(env.config.ttl_s + env.config.drop_penalty_s)
     assert costs["congestion_aware"] < costs["full_local"] < costs["random"]
+    # a policy that always plays a masked action (it holds and is counted) is as bad as holding everything
+    ret, m = run(env, AlwaysMasked(), seed=1)
+    assert m["mean_task_cost_s"] == costs["hold_everything"]
+    assert (ret.sum() if mode == "hop" else ret[0]) == pytest.approx(returns["hold_everything"])
 
 
 @pytest.mark.parametrize("scenario", ["tiny", "iridium"])
