@@ -6,7 +6,7 @@ import pytest
 
 from agents.baselines import make_offload_routing_baseline
 from leo_envs import offload_routing_v1
-from leo_envs.envs.offload_routing import FIRST_RATIO, HOLD
+from leo_envs.envs.offload_routing import COMPUTE, FIRST_RATIO, HOLD
 from leo_envs.envs.offload_routing.types import COMPUTING, DONE, DROPPED, ON_LINK
 
 POLICIES = ("hold_everything", "random", "full_local", "full_offload", "even_split", "congestion_aware")
@@ -24,6 +24,17 @@ class AlwaysMasked:
 
     def act_arrays(self, obs, mask):
         return np.argmin(mask, axis=1)
+
+
+class CsatsNeverCompute:
+    """congestion_aware everywhere, except that the C-Sats hold instead of computing."""
+
+    def __init__(self, env):
+        self.inner = make_offload_routing_baseline("congestion_aware", env, seed=0)
+
+    def act_arrays(self, obs, mask):
+        a = self.inner.act_arrays(obs, mask)
+        return np.where(a == COMPUTE, HOLD, a)
 
 
 def policy(name, env):
@@ -77,6 +88,10 @@ def test_summed_return_ranks_policies_as_the_headline_metric(scenario, mode):
     ret, m = run(env, AlwaysMasked(), seed=1)
     assert m["mean_task_cost_s"] == costs["hold_everything"]
     assert (ret.sum() if mode == "hop" else ret[0]) == pytest.approx(returns["hold_everything"])
+    # C-Sats that never compute: every offloaded part expires, so every task is dropped
+    ret, m = run(env, CsatsNeverCompute(env), seed=1)
+    assert m["mean_task_cost_s"] == costs["hold_everything"]
+    assert (ret.sum() if mode == "hop" else ret[0]) < returns["random"]
 
 
 @pytest.mark.parametrize("scenario", ["tiny", "iridium"])

@@ -488,8 +488,7 @@ class OffloadRoutingSim:
         idx = self.head_bundle[nodes]
         port = a[nodes] - FIRST_PORT
         self._emit(idx, t, nodes)
-        capacity = self.capacity[nodes, port]
-        tx = b.bits[idx] / capacity
+        tx = transmit_s(b.bits[idx], self.capacity[nodes, port])
         start = np.maximum(t, self.link_free[nodes, port])
         finish = start + tx
         self.link_free[nodes, port] = finish
