@@ -51,9 +51,9 @@ def make_env(env_name: str, scenario: str):
         from leo_envs import offload_routing_v1
 
         return offload_routing_v1.parallel_env(scenario)
-    from leo_envs import aggregation_v0
+    from leo_envs import aggregation_v1
 
-    return aggregation_v0.env(scenario)
+    return aggregation_v1.env(scenario)
 
 
 def run_episode(env_name: str, env, policy, seed: int) -> tuple[dict, np.ndarray]:
@@ -71,7 +71,8 @@ def run_episode(env_name: str, env, policy, seed: int) -> tuple[dict, np.ndarray
     obs, _ = env.reset(seed=seed, options=getattr(policy, "reset_options", None))
     done = False
     while not done:
-        obs, _, done, _, info = env.step(policy.act(obs))
+        obs, _, terminated, truncated, info = env.step(policy.act(obs))
+        done = terminated or truncated
     return info, np.zeros(0)
 
 

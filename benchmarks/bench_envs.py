@@ -59,31 +59,32 @@ def mpe_rate(steps: int, seed: int = 0) -> dict:
 
 
 def aggregation_rate(scenario: str, steps: int, seed: int = 0) -> dict:
-    from leo_envs import aggregation_v0
+    from leo_envs import aggregation_v1
 
-    env = aggregation_v0.env(scenario)
+    env = aggregation_v1.env(scenario)
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     elapsed = 0.0
     for _ in range(steps):
-        action = int(rng.choice(np.flatnonzero(obs["action_mask"])))
+        allowed = np.flatnonzero(obs["action_mask"])
+        action = int(rng.choice(allowed)) if allowed.size else 0  # empty: nobody sleeps, one step
         t0 = time.perf_counter()
-        obs, _, done, _, _ = env.step(action)
+        obs, _, terminated, truncated, _ = env.step(action)
         elapsed += time.perf_counter() - t0
-        if done:
+        if terminated or truncated:
             obs, _ = env.reset()
-    return {"env": "Aggregation-v0", "api": "gym", "scenario": scenario, "agents": 1, "steps": steps,
+    return {"env": "Aggregation-v1", "api": "gym", "scenario": scenario, "agents": 1, "steps": steps,
             "steps_per_s": steps / elapsed, "agent_steps_per_s": steps / elapsed}
 
 
 def milp_solve_times(sizes=(8, 16, 24, 32), seed: int = 0) -> list[dict]:
     """Time of milp_optimal on instances with about ``size`` businesses to reassign."""
     from agents.baselines import make_aggregation_baseline
-    from leo_envs import aggregation_v0
+    from leo_envs import aggregation_v1
 
     rows = []
     for size in sizes:
-        env = aggregation_v0.env("low_traffic", businesses_per_sat=max(size / 8, 0.5))
+        env = aggregation_v1.env("low_traffic", businesses_per_sat=max(size / 8, 0.5))
         policy = make_aggregation_baseline("milp_optimal", env, seed, max_businesses=10 * size)
         times, counts = [], []
         for s in range(3):
@@ -91,7 +92,7 @@ def milp_solve_times(sizes=(8, 16, 24, 32), seed: int = 0) -> list[dict]:
             t0 = time.perf_counter()
             policy.act(obs)
             times.append(time.perf_counter() - t0)
-            counts.append(int(env.unwrapped.instance.transfer.size))
+            counts.append(env.unwrapped.instance.num_transfers)
         rows.append({"target_businesses": size, "mean_businesses": float(np.mean(counts)),
                      "solve_s": float(np.mean(times)), "dinkelbach_rounds": policy.last_solve.get("rounds")})
     return rows
@@ -136,7 +137,7 @@ def main() -> None:
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
     milp = milp_solve_times()
-    print("milp_optimal solve time per instance (Aggregation-v0, 12 service satellites):")
+    print("milp_optimal solve time per instance (Aggregation-v1, 12 service satellites):")
     for r in milp:
         print(f"  {r['mean_businesses']:5.1f} businesses: {r['solve_s'] * 1e3:8.1f} ms, "
               f"{r['dinkelbach_rounds']} Dinkelbach rounds")

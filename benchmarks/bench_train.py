@@ -1,6 +1,6 @@
 """Training throughput against stable-baselines3's stock DQN on the same env, run side by side.
 
-- Double DQN (ours, masked, SB3-based) vs SB3 ``DQN("MultiInputPolicy")`` on Aggregation-v0: env steps
+- Double DQN (ours, masked, SB3-based) vs SB3 ``DQN("MultiInputPolicy")`` on Aggregation-v1: env steps
   (= transitions) per second of ``learn`` with the same hyper-parameters.
 - MADQN vs SB3 ``DQN`` with parameter sharing through SuperSuit (``pettingzoo_env_to_vec_env_v1``, one
   vector slot per satellite) on offload_routing_v1 (iridium): transitions learned from per second. MADQN
@@ -24,11 +24,11 @@ def ddqn_vs_stock(steps: int) -> dict:
 
     from agents.double_dqn.config import DoubleDQNConfig
     from agents.double_dqn.train import build_model
-    from leo_envs import aggregation_v0
+    from leo_envs import aggregation_v1
 
     cfg = DoubleDQNConfig(scenario="low_traffic", learning_starts=500, train_freq=1)
-    ours = build_model(cfg, aggregation_v0.env(cfg.scenario))
-    stock = DQN("MultiInputPolicy", aggregation_v0.env(cfg.scenario), learning_rate=cfg.lr, gamma=cfg.gamma,
+    ours = build_model(cfg, aggregation_v1.env(cfg.scenario))
+    stock = DQN("MultiInputPolicy", aggregation_v1.env(cfg.scenario), learning_rate=cfg.lr, gamma=cfg.gamma,
                 buffer_size=cfg.buffer_size, learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
                 train_freq=cfg.train_freq, target_update_interval=cfg.target_update_interval,
                 policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=0, device="cpu")
@@ -37,7 +37,7 @@ def ddqn_vs_stock(steps: int) -> dict:
         t0 = time.perf_counter()
         model.learn(steps)
         out[name] = steps / (time.perf_counter() - t0)
-    return {"env": "Aggregation-v0 (low_traffic)", "ours": "double_dqn", "ours_per_s": out["double_dqn"],
+    return {"env": "Aggregation-v1 (low_traffic)", "ours": "double_dqn", "ours_per_s": out["double_dqn"],
             "reference": "sb3 DQN", "reference_per_s": out["sb3_dqn"], "ratio": out["double_dqn"] / out["sb3_dqn"]}
 
 

@@ -1,4 +1,4 @@
-"""Calibration tables: offload_routing_v1 on iridium and Aggregation-v0 at three traffic levels, every
+"""Calibration tables: offload_routing_v1 on iridium and Aggregation-v1 at three traffic levels, every
 heuristic baseline over N seeds, beside the papers' figures (DESIGN.md section 7).
 Usage: python benchmarks/calibration.py [--seeds 5] [--env offload_routing|aggregation|both]"""
 
@@ -32,20 +32,21 @@ AGG_PAPER = {"low_traffic": (0.4787, 0.0161), "medium_traffic": (0.2675, 0.0189)
 
 def aggregation_table(seeds: int) -> None:
     from agents.baselines import make_aggregation_baseline
-    from leo_envs import aggregation_v0
+    from leo_envs import aggregation_v1
 
     print("| traffic | baseline | " + " | ".join(AGG_METRICS) + " | paper (DDQN): reduction / delay |")
     print("|---" * (len(AGG_METRICS) + 3) + "|")
     for level, paper in AGG_PAPER.items():
         for name in ("random", "greedy", "ant_colony", "q_table"):
-            env = aggregation_v0.env(level)
+            env = aggregation_v1.env(level)
             policy = make_aggregation_baseline(name, env, 0)
             runs = []
             for seed in range(seeds):
                 obs, _ = env.reset(seed=seed, options=policy.reset_options)
                 done = False
                 while not done:
-                    obs, _, done, _, info = env.step(policy.act(obs))
+                    obs, _, terminated, truncated, info = env.step(policy.act(obs))
+                    done = terminated or truncated
                 runs.append(info)
             cells = []
             for m in AGG_METRICS:

@@ -65,7 +65,7 @@ def render(results: Path) -> str:
                   f"step faster than {floor['steps_per_s']:.0f}/s through the dict API on this machine. The array "
                   "API (`step_arrays`, same dynamics) is the vectorised path."]
     lines += ["", "Targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in envs["targets"].items()),
-              "", "milp_optimal (Aggregation-v0) solve time per instance:", "",
+              "", "milp_optimal (Aggregation-v1) solve time per instance:", "",
               "| businesses | solve time (ms) | Dinkelbach rounds |", "|---|---|---|"]
     for r in envs["milp"]:
         lines.append(f"| {r['mean_businesses']:.1f} | {r['solve_s'] * 1e3:.1f} | {r['dinkelbach_rounds']} |")

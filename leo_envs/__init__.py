@@ -1,7 +1,7 @@
 """leo-envs: reinforcement-learning environments for LEO satellite networks.
 
 Importing the package registers the environments:
-Gymnasium: ``gym.make("leo_envs/Aggregation-v0", scenario="low_traffic")`` (and traffic-level variants);
+Gymnasium: ``gym.make("leo_envs/Aggregation-v1", scenario="low_traffic")`` (and traffic-level variants);
 PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v1", scenario="iridium")``.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v1"
-AGGREGATION_ID = "leo_envs/Aggregation-v0"
+AGGREGATION_ID = "leo_envs/Aggregation-v1"
 AGGREGATION_VARIANTS = {
-    "leo_envs/Aggregation-LowTraffic-v0": "low_traffic",
-    "leo_envs/Aggregation-MediumTraffic-v0": "medium_traffic",
-    "leo_envs/Aggregation-HighTraffic-v0": "high_traffic",
+    "leo_envs/Aggregation-LowTraffic-v1": "low_traffic",
+    "leo_envs/Aggregation-MediumTraffic-v1": "medium_traffic",
+    "leo_envs/Aggregation-HighTraffic-v1": "high_traffic",
 }
 
 
@@ -25,8 +25,8 @@ def _register_gymnasium() -> None:
     ids = {AGGREGATION_ID: {}, **{k: {"scenario": v} for k, v in AGGREGATION_VARIANTS.items()}}
     for env_id, kwargs in ids.items():
         if env_id not in gymnasium.registry:  # safe to import twice (subprocess workers)
-            # an episode reassigns the businesses of the sleeping satellites; 1000 bounds any scenario here
-            gymnasium.register(env_id, entry_point=entry, kwargs=kwargs, max_episode_steps=1000)
+            # no max_episode_steps: the env truncates itself after its step limit (with the final metrics)
+            gymnasium.register(env_id, entry_point=entry, kwargs=kwargs)
 
 
 def _register_pettingzoo() -> None:
@@ -54,7 +54,7 @@ def scenarios() -> dict[str, list[str]]:
 _register_pettingzoo()
 _register_gymnasium()
 
-from . import aggregation_v0, offload_routing_v1  # noqa: E402  (module forms, after registration)
+from . import aggregation_v1, offload_routing_v1  # noqa: E402  (module forms, after registration)
 
-__all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v0",
+__all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v1",
            "offload_routing_v1", "scenarios"]

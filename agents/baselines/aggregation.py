@@ -1,4 +1,4 @@
-"""Baselines for Aggregation-v0 behind the same policy interface as the routing baselines:
+"""Baselines for Aggregation-v1 behind the same policy interface as the routing baselines:
 ``act(observation) -> action``, ``reset(seed)``, and optional ``reset_options`` for ``env.reset``.
 
 no_aggregation (everyone works), random (masked), greedy (least resulting delay among the satellites
@@ -52,7 +52,7 @@ class NoAggregationPolicy(AggregationPolicy):
     reset_options = {"working_sats": "all"}
 
     def act(self, observation: dict) -> int:
-        return 0  # nothing to reassign; the single step only reports the metrics
+        return 0  # nothing to reassign (the mask is empty); the single step only reports the metrics
 
 
 class RandomPolicy(AggregationPolicy):
@@ -64,23 +64,21 @@ class RandomPolicy(AggregationPolicy):
 
 
 def greedy_choice(state: AggregationState, tie_break: str = "own_load") -> int:
-    """Least-loaded feasible: the satellite whose resulting max working delay is smallest among those
-    that keep the business's deadline (all feasible ones if none can). Ties (common: the max is often
+    """Least-loaded valid: the satellite whose resulting max working finish time is smallest among those
+    that keep the business's deadline (all valid ones if none can). Ties (common: the max is often
     another satellite's) go to the least own load, or with ``tie_break="transmission"`` to the link that
-    sends the business fastest, which frees its sleeping sender soonest for its next business."""
+    frees the sleeping sender soonest for its next business."""
     inst = state.inst
     trial = state.trial_delays()
     if not np.isfinite(trial).any():
         return 0
-    arrival = np.maximum(state.last_arrival_s, state.arrival_s())
-    own_t = np.maximum(inst.own_load_s, arrival) + state.batch_comp_s + inst.comp_s[state.k]
     deadline = inst.deadline_s[inst.transfer[state.k]]
-    keeps = np.isfinite(trial) & (own_t <= deadline)
+    keeps = np.isfinite(trial) & (state.own_trial() <= deadline)
     pool = keeps if keeps.any() else np.isfinite(trial)
     if tie_break == "transmission":
         best = np.min(trial[pool])
         tied = pool & (trial <= best + 1e-12)
-        return int(np.argmin(np.where(tied, inst.tx_s[state.k], np.inf)))
+        return int(np.argmin(np.where(tied, inst.send_s[state.k], np.inf)))
     score = np.where(pool, trial + 1e-9 * inst.own_load_s, np.inf)
     return int(np.argmin(score))
 
@@ -109,17 +107,24 @@ class _PlanningPolicy(AggregationPolicy):
         if state.k == 0 or getattr(self, "_plan_for", None) is not state:
             self._plan = self.plan(state)
             self._plan_for = state
-        return int(self._plan[state.k]) if state.k < len(self._plan) else 0
+        if state.done:
+            return 0
+        j = int(self._plan[state.k])
+        return j if j >= 0 and state.valid()[j] else greedy_choice(state)  # a plan never strays; a guard
 
     def plan(self, state: AggregationState) -> np.ndarray:
         raise NotImplementedError
 
 
 def simulate(state: AggregationState, plan: np.ndarray) -> dict:
-    """Metrics of playing ``plan`` from a copy of ``state``."""
+    """Metrics of playing ``plan`` (a satellite per business to reassign) from a copy of ``state``; a
+    choice the state no longer allows ends the play there (the rest stays unassigned)."""
     st = state.clone()
-    for j in plan[st.k:]:
-        st.assign(int(j))
+    while not st.done:
+        j = int(plan[st.k])
+        if j < 0 or not st.valid()[j]:
+            break
+        st.assign(j)
     return st.metrics()
 
 
@@ -138,7 +143,7 @@ class AntColonyPolicy(_PlanningPolicy):
 
     def plan(self, state: AggregationState) -> np.ndarray:
         inst = state.inst
-        k_total, m = inst.transfer.size, inst.num_sats
+        k_total, m = inst.num_transfers, inst.num_sats
         tau = np.ones((k_total, m))
         best_plan, best_fit = None, -np.inf
         for _ in range(self.rounds):
@@ -146,6 +151,7 @@ class AntColonyPolicy(_PlanningPolicy):
             for _ in range(self.ants):
                 st = state.clone()
                 plan = np.zeros(k_total, dtype=np.int64)
+                plan[:] = -1
                 while not st.done:
                     k = st.k
                     trial = st.trial_delays()
@@ -162,7 +168,8 @@ class AntColonyPolicy(_PlanningPolicy):
                 best_plan, best_fit = round_best, round_fit
             tau *= 1.0 - self.evaporation
             for p, amount in ((round_best, 1.0), (best_plan, 1.0)):
-                tau[np.arange(k_total), p] += amount
+                placed = p >= 0  # businesses left stranded deposit nothing
+                tau[np.flatnonzero(placed), p[placed]] += amount
         return best_plan
 
 
@@ -183,12 +190,10 @@ class QTablePolicy(AggregationPolicy):
         self.trained = False
 
     def _state(self, obs: np.ndarray) -> tuple[int, int, int]:
-        core = self.core
-        m = core.m
-        glob = obs[10 * m:]
-        left = glob[2]
-        added = max(glob[4] - glob[3], 0.0)  # in units of deadline_max_s
-        slack = glob[1] - glob[4]
+        col = self.core.layout.glob
+        left = obs[col("left")]
+        added = max(obs[col("t_after")] - obs[col("t_before")], 0.0)  # in units of deadline_max_s
+        slack = obs[col("deadline")] - obs[col("t_after")]
         b = self.BINS - 1
         return (min(int(left * self.BINS), b), min(int(added * 10 * self.BINS), b),
                 int(np.clip((slack + 0.5) * self.BINS, 0, b)))
@@ -203,14 +208,15 @@ class QTablePolicy(AggregationPolicy):
         for ep in range(self.episodes):
             obs, _ = train_env.reset(seed=seed + ep)
             done = False
-            while not done:
+            while not done and obs["action_mask"].any():
                 s = self._state(obs["observation"])
                 mask = obs["action_mask"].astype(bool)
                 if self.rng.random() < epsilon:
                     a = int(self.rng.choice(np.flatnonzero(mask)))
                 else:
                     a = self._greedy(s, mask)
-                obs, r, done, _, _ = train_env.step(a)
+                obs, r, terminated, truncated, _ = train_env.step(a)
+                done = terminated or truncated
                 target = r
                 if not done:
                     s2 = self._state(obs["observation"])
@@ -244,7 +250,7 @@ class MilpOptimalPolicy(_PlanningPolicy):
 
     def plan(self, state: AggregationState) -> np.ndarray:
         inst = state.inst
-        k_total = inst.transfer.size
+        k_total = inst.num_transfers
         if k_total > self.max_businesses:
             raise ValueError(f"max_businesses: this instance reassigns {k_total} businesses; milp_optimal "
                              f"handles at most {self.max_businesses} (raise it or use a smaller scenario)")
@@ -256,55 +262,65 @@ class MilpOptimalPolicy(_PlanningPolicy):
 
 
 def greedy_plan(state: AggregationState) -> np.ndarray:
+    """The greedy choice for every business to reassign (-1 for those left stranded)."""
     st = state.clone()
-    out = []
+    out = np.full(state.inst.num_transfers, -1, dtype=np.int64)
     while not st.done:
         j = greedy_choice(st)
-        out.append(j)
+        out[st.k] = j
         st.assign(j)
-    return np.array(out, dtype=np.int64)
+    return out
 
 
 class _MilpModel:
-    """Variables: x[k, j] (feasible pairs), T[j] (working satellites), D (delay increment, >= 1 ms) and
-    v[k] (deadline broken). Delay model of ``leo_envs.envs.aggregation.dynamics``."""
+    """Variables: x[k, j] (reachable pairs), T[j] (working satellites), D (delay increment, >= 1 ms) and
+    v[k] (deadline broken). Delay, capacity and energy model of ``leo_envs.envs.aggregation.dynamics``
+    (exact when every business has a route; one without stays unassigned, as in the env)."""
 
     def __init__(self, state: AggregationState):
         inst = self.inst = state.inst
         self.state = state
-        k_total = inst.transfer.size
-        self.pairs = np.argwhere(inst.feasible)  # (P, 2): k, j
+        k_total = inst.num_transfers
+        self.pairs = np.argwhere(inst.link)  # (P, 2): k, j
         self.work = np.flatnonzero(inst.working)
         self.nx, self.nt = len(self.pairs), len(self.work)
         self.ix_t = {j: self.nx + i for i, j in enumerate(self.work)}
         self.ix_d = self.nx + self.nt
         self.ix_v = self.ix_d + 1
         self.n = self.ix_v + k_total
-        sender = inst.origin[inst.transfer]
+        sender = inst.sender
         kk, jj = self.pairs[:, 0], self.pairs[:, 1]
+        comp = inst.comp_s[inst.transfer]
+        bits = inst.bits[inst.transfer]
         big = (inst.own_load_s.max() + (inst.tx_s.max(axis=1) + inst.prop_s.max(axis=1)).sum()
-               + inst.comp_s.max(axis=1).sum() + inst.deadline_s.max() + 1.0)
+               + comp.sum() + inst.deadline_s.max() + 1.0)
+        routed = np.unique(kk)
         lo, hi = [], []
-        a = lil_matrix((k_total + self.nt + 2 * self.nx + 1, self.n))
+        a = lil_matrix((len(routed) + 2 * self.nt + 2 * self.nx, self.n))
         r = 0
-        for k in range(k_total):  # each business goes to exactly one satellite
+        for k in routed:  # each business with a route goes to exactly one satellite
             a[r, np.flatnonzero(kk == k)] = 1.0
             lo.append(1.0), hi.append(1.0)
             r += 1
-        for j in self.work:  # T_j >= own_j + batch compute
-            a[r, self.ix_t[j]] = 1.0
+        for j in self.work:
             sel = np.flatnonzero(jj == j)
-            a[r, sel] = -inst.comp_s[kk[sel], j]
+            # T_j >= own_j + batch compute
+            a[r, self.ix_t[j]] = 1.0
+            a[r, sel] = -comp[kk[sel]]
             lo.append(inst.own_load_s[j]), hi.append(np.inf)
             r += 1
+            # capacity: what it receives fits in C_max - own volume
+            a[r, sel] = bits[kk[sel]]
+            lo.append(-np.inf), hi.append(max(inst.capacity_bits - inst.volume_bits[j], 0.0))
+            r += 1
         for p, (k, j) in enumerate(self.pairs):
-            # T_j >= arrival_k + batch compute of j  when x_kj = 1 (arrival: the sender's earlier sends)
+            # T_j >= arrival_k + batch compute of j  when x_kj = 1 (arrival: the sender's earlier first hops)
             a[r, self.ix_t[j]] = 1.0
             sel = np.flatnonzero(jj == j)
-            a[r, sel] = -inst.comp_s[kk[sel], j]
+            a[r, sel] = -comp[kk[sel]]
             earlier = np.flatnonzero((sender[kk] == sender[k]) & (kk < k))
             for q in earlier:
-                a[r, q] -= inst.tx_s[kk[q], jj[q]]
+                a[r, q] -= inst.send_s[kk[q], jj[q]]
             a[r, p] -= big
             lo.append(inst.tx_s[k, j] + inst.prop_s[k, j] - big), hi.append(np.inf)
             r += 1
@@ -314,15 +330,19 @@ class _MilpModel:
             a[r, self.ix_v + k] = -big
             lo.append(-np.inf), hi.append(inst.deadline_s[inst.transfer[k]] + big)
             r += 1
-        # D >= T_j - T_before for every working satellite
         self.a_base = a.tocsr()[:r]
         self.lo, self.hi = np.array(lo), np.array(hi)
+        # D >= T_j - T_before for every working satellite
         dt = lil_matrix((self.nt, self.n))
         for i, j in enumerate(self.work):
             dt[i, self.ix_d] = 1.0
             dt[i, self.ix_t[j]] = -1.0
         self.a_delay = dt.tocsr()
-        self.own_violations = state.own_violations()
+        # energy a pair costs: transfer + extra compute + the sleep its sender loses while sending
+        sleep_rate = inst.power.p_idle_w - inst.power.p_sleep_w
+        self.pair_cost_j = (inst.transfer_energy_j[kk, jj] + inst.extra_comp_j[kk, jj]
+                            + sleep_rate * inst.send_s[kk, jj])
+        self.own_violations = state.own_violations() + int(k_total - len(routed))
         self.info = {"rounds": 0}
 
     def _solve(self, c, extra=None):
@@ -344,7 +364,7 @@ class _MilpModel:
         return res.x
 
     def _plan_of(self, x) -> np.ndarray:
-        plan = np.zeros(self.inst.transfer.size, dtype=np.int64)
+        plan = np.full(self.inst.num_transfers, -1, dtype=np.int64)
         chosen = x[: self.nx] > 0.5
         plan[self.pairs[chosen, 0]] = self.pairs[chosen, 1]
         return plan
@@ -358,12 +378,10 @@ class _MilpModel:
 
     def solve_edr(self, v_max: int, max_rounds: int, start: np.ndarray) -> np.ndarray:
         """Dinkelbach: lambda <- N(x)/D(x) until max N - lambda D reaches 0 (N: net energy, D: delay
-        increment >= 1 ms; N is a constant minus the transfer energy)."""
-        inst = self.inst
+        increment >= 1 ms; N is a constant minus the pair costs)."""
         row = np.zeros(self.n)
         row[self.ix_v:] = 1.0
         cap = LinearConstraint(row[None, :], -np.inf, v_max)
-        energy = inst.energy_j[self.pairs[:, 0], self.pairs[:, 1]]
         best_plan, best = None, None
         for plan in start:
             m = simulate(self.state, plan)
@@ -373,7 +391,7 @@ class _MilpModel:
         lam = max(best[1], 0.0) if best is not None else 0.0
         for rnd in range(max_rounds):
             c = np.zeros(self.n)
-            c[: self.nx] = energy  # minimise transfer energy + lambda D  ==  maximise N - lambda D
+            c[: self.nx] = self.pair_cost_j  # minimise pair costs + lambda D  ==  maximise N - lambda D
             c[self.ix_d] = lam
             x = self._solve(c, cap)
             plan = self._plan_of(x)

@@ -1,4 +1,4 @@
-"""Double DQN hyper-parameters for Aggregation-v0 (the paper's Table 2 where it gives them)."""
+"""Double DQN hyper-parameters for Aggregation-v1 (the paper's Table 2 where it gives them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 @dataclass
 class DoubleDQNConfig:
     scenario: str = "medium_traffic"
-    """Aggregation-v0 scenario to train on"""
+    """Aggregation-v1 scenario to train on"""
     episodes: int = 500
     """training episodes (the paper: 500); --steps overrides with a step budget"""
     steps: int | None = None
@@ -35,11 +35,10 @@ class DoubleDQNConfig:
     """environment steps between gradient steps"""
     target_update_interval: int = 500
     """environment steps between target-network copies"""
-    energy_weight: float = 150.0
-    """weight of the transfer-energy term in the training env's reward (the env's default: 1). Transfer
-    energy grows with transmission time, and a sleeping satellite sends its businesses one after another,
-    so a slow link delays every later business of its sender; the delay term sees that only when the
-    max working delay rises, many steps later. The evaluated metric (EDR) is the env's, unweighted"""
+    energy_weight: float = 1.0
+    """weight of the energy shaping term in the training env (the env's default: 1); shaping sums to zero
+    over an episode, so any weight leaves the best policy unchanged and only changes how early a step's
+    energy shows in the reward"""
     input_stats_episodes: int = 30
     """random (masked) episodes whose observations set the network's input standardisation"""
     validate_every: int = 25

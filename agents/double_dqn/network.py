@@ -13,7 +13,9 @@ from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.dqn.policies import MultiInputPolicy, QNetwork
 from torch import nn
 
-from leo_envs.envs.aggregation.env import GLOBAL_FEATURES
+from leo_envs.envs.aggregation.types import GLOBAL_FEATURES
+
+GLOBALS = len(GLOBAL_FEATURES)
 
 
 class PerSatelliteQNetwork(QNetwork):
@@ -22,16 +24,16 @@ class PerSatelliteQNetwork(QNetwork):
         super().__init__(observation_space, action_space, features_extractor, features_dim, net_arch,
                          activation_fn, normalize_images)
         self.m = int(action_space.n)
-        self.per_sat = (observation_space["observation"].shape[0] - GLOBAL_FEATURES) // self.m
-        self.q_net = nn.Sequential(*create_mlp(self.per_sat + GLOBAL_FEATURES, 1, self.net_arch, activation_fn))
-        self.register_buffer("input_shift", th.zeros(self.per_sat + GLOBAL_FEATURES))
-        self.register_buffer("input_scale", th.ones(self.per_sat + GLOBAL_FEATURES))
+        self.per_sat = (observation_space["observation"].shape[0] - GLOBALS) // self.m
+        self.q_net = nn.Sequential(*create_mlp(self.per_sat + GLOBALS, 1, self.net_arch, activation_fn))
+        self.register_buffer("input_shift", th.zeros(self.per_sat + GLOBALS))
+        self.register_buffer("input_scale", th.ones(self.per_sat + GLOBALS))
 
     def split(self, x: th.Tensor) -> th.Tensor:
         """(B, M * F + G) flat observations -> (B, M, F + G): each satellite's features with the global ones."""
         b, m, f = x.shape[0], self.m, self.per_sat
         sat = x[:, : m * f].reshape(b, m, f)
-        glob = x[:, m * f :].unsqueeze(1).expand(b, m, GLOBAL_FEATURES)
+        glob = x[:, m * f :].unsqueeze(1).expand(b, m, GLOBALS)
         return th.cat([sat, glob], dim=-1)
 
     def set_input_scaling(self, observations: np.ndarray) -> None:

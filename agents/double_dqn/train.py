@@ -1,9 +1,9 @@
-"""Training Double DQN on Aggregation-v0 with stable-baselines3: tqdm progress, CSV + TensorBoard through
+"""Training Double DQN on Aggregation-v1 with stable-baselines3: tqdm progress, CSV + TensorBoard through
 SB3's logger (plus each episode's EDR, energy reduction and delay), checkpoints at episode ends, and
 ``--resume`` from the last one. The evaluable model is ``model.pt`` (a state_dict) + ``meta.json``: the
-weights whose greedy policy did best on fixed validation instances (fewest deadline violations, then the
-highest EDR; ``validation.json`` has every validation); the ``checkpoint/`` folder holds the latest SB3 zip
-and replay buffer for resuming (pickles: trust only your own)."""
+weights whose greedy policy did best on fixed validation instances (the env's return at its default
+weights: EDR with violations charged; ``validation.json`` has every validation); the ``checkpoint/``
+folder holds the latest SB3 zip and replay buffer for resuming (pickles: trust only your own)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from stable_baselines3.common.logger import configure
 from tqdm import tqdm
 
 from agents.common import CHECKPOINT_DIR, META_FILE, WEIGHTS_FILE, save_weights, setup_torch, write_json
-from leo_envs import __version__, aggregation_v0
+from leo_envs import __version__, aggregation_v1
 
 from .agent import MaskedDoubleDQN
 from .config import DoubleDQNConfig
@@ -28,18 +28,18 @@ VALIDATION_FILE = "validation.json"
 
 
 def mean_episode_length(scenario: str, samples: int = 20) -> float:
-    env = aggregation_v0.env(scenario)
+    env = aggregation_v1.env(scenario)
     lengths = []
     for seed in range(samples):
         env.reset(seed=10_000 + seed)
-        lengths.append(env.unwrapped.instance.transfer.size)
+        lengths.append(max(env.unwrapped.instance.num_transfers, 1))
     return float(np.mean(lengths))
 
 
 def random_observations(scenario: str, episodes: int, seed: int) -> np.ndarray:
     """Observations of ``episodes`` episodes under random masked actions (instances apart from the
     evaluation's, which reset with seeds 1000 s + e)."""
-    env = aggregation_v0.env(scenario)
+    env = aggregation_v1.env(scenario)
     rng = np.random.default_rng([seed, 1])
     rows = []
     for env_seed in rng.integers(10**6, 2 * 10**6, episodes).tolist():
@@ -48,7 +48,8 @@ def random_observations(scenario: str, episodes: int, seed: int) -> np.ndarray:
         while not done:
             rows.append(obs["observation"])
             allowed = np.flatnonzero(obs["action_mask"])
-            obs, _, done, _, _ = env.step(int(rng.choice(allowed)) if allowed.size else 0)
+            obs, _, terminated, truncated, _ = env.step(int(rng.choice(allowed)) if allowed.size else 0)
+            done = terminated or truncated
     return np.stack(rows)
 
 
@@ -68,25 +69,30 @@ def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None) -> Ma
     )
 
 
-def validation_score(model: MaskedDoubleDQN, scenario: str, instances: int) -> tuple[float, float]:
-    """Mean deadline violations and mean EDR of the greedy policy on the fixed validation instances."""
-    env = aggregation_v0.env(scenario)
-    edr, violations = [], []
+def validation_score(model: MaskedDoubleDQN, scenario: str, instances: int) -> dict:
+    """Mean return, EDR and deadline violations of the greedy policy on the fixed validation instances
+    (the env at its default weights, whose return is the episode's objective)."""
+    env = aggregation_v1.env(scenario)
+    returns, edr, violations = [], [], []
     for i in range(instances):
         obs, _ = env.reset(seed=VALIDATION_SEED + i)
-        done = False
+        done, ret = False, 0.0
         while not done:
             action, _ = model.predict(obs, deterministic=True)
-            obs, _, done, _, info = env.step(int(action))
+            obs, reward, terminated, truncated, info = env.step(int(action))
+            ret += reward
+            done = terminated or truncated
+        returns.append(ret)
         edr.append(info["edr_j_per_s"])
         violations.append(info["deadline_violations"])
-    return float(np.mean(violations)), float(np.mean(edr))
+    return {"return": float(np.mean(returns)), "edr_j_per_s": float(np.mean(edr)),
+            "deadline_violations": float(np.mean(violations))}
 
 
 class BestOnValidation:
     """Keeps in model.pt the weights whose greedy policy did best on the validation instances (like SB3's
-    EvalCallback best model, judged by the env's objective rather than the training return); survives
-    ``--resume``."""
+    EvalCallback best model), judged by the env's return at its default weights (EDR with violations and
+    masked actions charged) rather than the shaped training return; survives ``--resume``."""
 
     def __init__(self, cfg: DoubleDQNConfig, out: Path, resume: bool):
         self.cfg, self.out = cfg, out
@@ -96,12 +102,12 @@ class BestOnValidation:
         self.record = json.loads(path.read_text()) if resumed else {"best": None, "history": []}
 
     def __call__(self, model: MaskedDoubleDQN) -> None:
-        violations, edr = validation_score(model, self.cfg.scenario, self.cfg.validation_instances)
-        entry = {"step": int(model.num_timesteps), "edr_j_per_s": edr, "deadline_violations": violations}
+        entry = {"step": int(model.num_timesteps), **validation_score(model, self.cfg.scenario,
+                                                                      self.cfg.validation_instances)}
         self.record["history"].append(entry)
         best = self.record["best"]
-        if best is None or (-violations, edr) > (-best["deadline_violations"], best["edr_j_per_s"]):
-            self.record["best"] = entry  # the env's objective: fewest violations, then EDR
+        if best is None or entry["return"] > best.get("return", -np.inf):
+            self.record["best"] = entry
             save_model(model, self.cfg, self.out, validation=entry)
         write_json(self.out / VALIDATION_FILE, self.record)
 
@@ -169,7 +175,7 @@ def train(cfg: DoubleDQNConfig, out: Path, resume: bool = False, progress: bool 
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
     total = cfg.steps or int(round(cfg.episodes * mean_episode_length(cfg.scenario)))
-    env = aggregation_v0.env(cfg.scenario, energy_weight=cfg.energy_weight)
+    env = aggregation_v1.env(cfg.scenario, energy_weight=cfg.energy_weight, shaping_gamma=cfg.gamma)
     ck = out / CHECKPOINT_DIR / "sb3_model.zip"
     if resume and ck.is_file():
         model = MaskedDoubleDQN.load(ck, env=env, device="cpu")  # our own checkpoint: trusted

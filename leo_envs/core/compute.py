@@ -48,7 +48,10 @@ class PowerState(IntEnum):
 
 @dataclass(frozen=True)
 class PowerModel:
-    """Power draw in W per state and per activity; energy = power x time."""
+    """Power draw in W per state and per activity; energy = power x time.
+
+    Each field is a number or an array with one value per satellite (then ``at(index)`` selects the
+    satellites of an operation, e.g. the senders of a set of transfers)."""
 
     p_tx_w: float = 10.0  # transmitting
     p_rx_w: float = 3.0  # receiving
@@ -59,10 +62,24 @@ class PowerModel:
     def __post_init__(self) -> None:
         for field in ("p_tx_w", "p_rx_w", "p_comp_w", "p_idle_w", "p_sleep_w"):
             value = getattr(self, field)
-            if not (np.isfinite(value) and value >= 0):
-                raise ValueError(f"{field}: {value!r} must be a finite number >= 0")
-        if self.p_sleep_w > self.p_idle_w:
+            try:
+                arr = np.asarray(value, float)
+            except (TypeError, ValueError):
+                raise ValueError(f"{field}: {value!r} must be a finite number >= 0 (or an array of them)") from None
+            if not np.all(np.isfinite(arr) & (arr >= 0)):
+                raise ValueError(f"{field}: {value!r} must be a finite number >= 0 (or an array of them)")
+        if np.any(np.asarray(self.p_sleep_w) > np.asarray(self.p_idle_w)):
             raise ValueError(f"p_sleep_w: {self.p_sleep_w} exceeds p_idle_w={self.p_idle_w}")
+
+    def at(self, index) -> PowerModel:
+        """The power model of the satellites ``index`` (fields that are single numbers stay as they are)."""
+        pick = {f: (np.asarray(getattr(self, f))[index] if np.ndim(getattr(self, f)) else getattr(self, f))
+                for f in ("p_tx_w", "p_rx_w", "p_comp_w", "p_idle_w", "p_sleep_w")}
+        return PowerModel(**pick)
+
+    def compute_energy_j(self, duration_s):
+        """Energy of computing for ``duration_s`` on top of idle."""
+        return self.p_comp_w * np.asarray(duration_s, float)
 
     def base_power_w(self, state):
         """Power of the platform in a state (ACTIVE adds compute power to idle)."""

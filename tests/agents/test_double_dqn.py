@@ -7,7 +7,7 @@ from agents.common import load_weights
 from agents.double_dqn import DoubleDQNConfig, masked_argmax
 from agents.double_dqn.train import build_model, train
 from agents.registry import load_policy
-from leo_envs import aggregation_v0
+from leo_envs import aggregation_v1
 
 
 class Batch:
@@ -16,7 +16,7 @@ class Batch:
 
 
 def test_double_dqn_target_by_hand():
-    env = aggregation_v0.env("tiny")
+    env = aggregation_v1.env("tiny")
     model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16, gamma=0.9), env)
     with torch.no_grad():
         for p in model.q_net_target.parameters():
@@ -45,7 +45,7 @@ def test_double_dqn_target_by_hand():
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.booleans())
 def test_masked_action_never_chosen(seed, deterministic):
-    env = aggregation_v0.env("low_traffic")
+    env = aggregation_v1.env("low_traffic")
     model = build_model(DoubleDQNConfig(hidden=16), env)
     model.exploration_rate = 1.0
     rng = np.random.default_rng(seed)
@@ -76,9 +76,9 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
     steps = [line.split(",") for line in (tmp_path / "a" / "progress.csv").read_text().splitlines()]
     assert len(steps) > 3
     # save -> load: identical greedy actions
-    env = aggregation_v0.env("tiny")
+    env = aggregation_v1.env("tiny")
     policy = load_policy(tmp_path / "a", env)
-    twin = build_model(longer, aggregation_v0.env("tiny"))
+    twin = build_model(longer, aggregation_v1.env("tiny"))
     twin.policy.load_state_dict(load_weights(tmp_path / "a" / "model.pt")["policy"])
     obs, _ = env.reset(seed=0)
     done = False
@@ -89,7 +89,7 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
 
 
 def test_input_scaling_standardises_per_satellite_features():
-    env = aggregation_v0.env("tiny")
+    env = aggregation_v1.env("tiny")
     model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16), env)
     from agents.double_dqn.train import random_observations
 
@@ -112,16 +112,14 @@ def test_model_pt_holds_the_best_validated_weights(tmp_path):
                           validation_instances=3)
     train(cfg, tmp_path, progress=False)
     record = json.loads((tmp_path / VALIDATION_FILE).read_text())
-    # the best by the env's objective: fewest deadline violations, then the highest EDR
-    scores = [(-h["deadline_violations"], h["edr_j_per_s"]) for h in record["history"]]
-    best = max(scores)
-    assert len(scores) >= 3 and record["best"]["edr_j_per_s"] == best[1]
+    # the best by the env's objective: the validation return (EDR with violations charged)
+    scores = [h["return"] for h in record["history"]]
+    assert len(scores) >= 3 and record["best"]["return"] == max(scores)
     meta = json.loads((tmp_path / "meta.json").read_text())
     assert meta["validation"] == record["best"] and meta["step"] == record["best"]["step"]
-    policy = load_policy(tmp_path, aggregation_v0.env("tiny"))
-    violations, edr = validation_score(policy.model, "tiny", 3)
-    assert (-violations, edr) == best
+    policy = load_policy(tmp_path, aggregation_v1.env("tiny"))
+    assert validation_score(policy.model, "tiny", 3)["return"] == max(scores)  # model.pt is that policy
     # a fresh run into the same directory does not inherit the old run's best
     train(DoubleDQNConfig(**{**cfg.to_dict(), "hidden": 8}), tmp_path, progress=False)
     assert json.loads((tmp_path / "meta.json").read_text())["config"]["hidden"] == 8
-    assert load_policy(tmp_path, aggregation_v0.env("tiny")).model.policy.q_net.q_net[0].out_features == 8
+    assert load_policy(tmp_path, aggregation_v1.env("tiny")).model.policy.q_net.q_net[0].out_features == 8

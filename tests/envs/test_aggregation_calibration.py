@@ -5,20 +5,21 @@ import numpy as np
 import pytest
 
 from agents.baselines import make_aggregation_baseline
-from leo_envs import aggregation_v0
+from leo_envs import aggregation_v1
 
 RANGES = {"low_traffic": (0.40, 0.55), "medium_traffic": (0.20, 0.35), "high_traffic": (0.02, 0.10)}
 
 
 def level_metrics(scenario: str, name: str, seeds=range(6)) -> dict:
-    env = aggregation_v0.env(scenario)
+    env = aggregation_v1.env(scenario)
     policy = make_aggregation_baseline(name, env, 0)
     out = []
     for seed in seeds:
         obs, _ = env.reset(seed=seed, options=policy.reset_options)
         done = False
         while not done:
-            obs, _, done, _, info = env.step(policy.act(obs))
+            obs, _, terminated, truncated, info = env.step(policy.act(obs))
+            done = terminated or truncated
         out.append(info)
     return {k: float(np.mean([o[k] for o in out])) for k in ("energy_reduction", "delay_increment_s", "edr_j_per_s")}
 

@@ -1,7 +1,9 @@
 from .config import SCENARIOS, AggregationConfig, make_config
 from .dynamics import AggregationState, objective
 from .env import AggregationEnv
-from .generator import AggregationInstance, InstanceGenerator
+from .generator import InstanceGenerator
+from .types import GLOBAL_FEATURES, SAT_FEATURES, AggregationInstance, ObservationLayout
 
-__all__ = ["SCENARIOS", "AggregationConfig", "AggregationEnv", "AggregationInstance", "AggregationState",
-           "InstanceGenerator", "make_config", "objective"]
+__all__ = ["GLOBAL_FEATURES", "SAT_FEATURES", "SCENARIOS", "AggregationConfig", "AggregationEnv",
+           "AggregationInstance", "AggregationState", "InstanceGenerator", "ObservationLayout", "make_config",
+           "objective"]

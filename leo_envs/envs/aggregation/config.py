@@ -1,4 +1,4 @@
-"""Scenario of Aggregation-v0: every field with its unit, and the traffic-level presets."""
+"""Scenario of Aggregation-v1: every field with its unit, and the traffic-level presets."""
 
 from __future__ import annotations
 
@@ -28,28 +28,38 @@ class AggregationConfig:
     # computing and links
     cpu_hz: float = 3e9  # service satellite CPU, cycles/s
     cycles_per_bit: float = 2.0  # cycles/bit of the businesses
-    max_volume_bits: float = 26e6  # C_max of CDSSQ: business volume one satellite can process, bit
-    working_sats: int | None = None  # override CDSSQ's V (None: V = ceil(volume / C_max), at most M - 1)
+    max_volume_bits: float = 26.5e6  # C_max: business volume one satellite can process, bit
+    working_sats: int | None = None  # override CDSSQ's V (None: CDSSQ; M: no aggregation)
     isl_frequency_hz: float = 26e9  # ISL carrier, Hz
-    isl_bandwidth_hz: float = 200e6  # Hz
-    isl_tx_power_w: float = 10.0  # ISL transmit power (the paper: 10-50 W), W
+    isl_bandwidth_hz: float = 300e6  # Hz
+    isl_tx_power_w: float = 20.0  # radiated ISL power in the link budget, W
     isl_antenna_gain_dbi: float = 30.0  # each end, dBi
     isl_noise_temp_k: float = 500.0  # K
-    # power (the paper: transmit 10-50 W, receive 5-25 W, compute 60-415 W)
-    p_tx_w: float = 20.0  # transmitting, W
-    p_rx_w: float = 10.0  # receiving, W
-    p_comp_w: float = 200.0  # computing, on top of idle, W
-    p_idle_w: float = 120.0  # platform on, W
+    # power of each satellite's modules, drawn per satellite and instance from [min, max] (the paper,
+    # section 5.1: transmit 10-50 W, receive 5-25 W, compute 60-415 W); min = max fixes a power
+    p_tx_min_w: float = 10.0  # transmitting, W
+    p_tx_max_w: float = 50.0
+    p_rx_min_w: float = 5.0  # receiving, W
+    p_rx_max_w: float = 25.0
+    p_comp_min_w: float = 60.0  # computing, on top of idle, W
+    p_comp_max_w: float = 415.0
+    p_idle_w: float = 120.0  # platform on, every satellite, W
     p_sleep_w: float = 30.0  # compute off, communications on, W
-    sleep_s: float = 600.0  # T_sleep: how long the sleeping satellites sleep, s
-    # rewards (highway-env style: named terms, weights here)
-    energy_weight: float = 1.0  # per step: minus the transfer energy / energy_scale_j
-    delay_weight: float = 1.0  # per step: minus the growth of the max working delay / delay_scale_s
-    deadline_weight: float = 1.0  # per step: minus newly violated deadlines
+    sleep_s: float = 600.0  # T_sleep: the accounting period; a sleeping satellite sleeps from the end of
+    #                         its last transfer until it ends, s
+    step_limit_factor: float = 2.0  # the episode is truncated after ceil(this x businesses to reassign) steps
+    # rewards (highway-env style: named terms, weights here). The return is exactly
+    #   edr_weight EDR / edr_scale - deadline_weight violations - invalid_weight masked actions;
+    # the delay and energy terms are potential-based shaping that sums to 0 over every episode
     edr_weight: float = 1.0  # at the end: EDR / edr_scale
-    energy_scale_j: float = 10.0  # J
-    delay_scale_s: float = 0.01  # s
     edr_scale: float = 1e7  # J/s
+    deadline_weight: float = 0.001  # at the end, per deadline violation (unassigned businesses included)
+    invalid_weight: float = 0.1  # per masked action
+    delay_weight: float = 1.0  # shaping: potential -(max finish time - t_before) / delay_scale_s
+    delay_scale_s: float = 0.01  # s
+    energy_weight: float = 1.0  # shaping: potential -(transfer + extra compute energy) / energy_scale_j
+    energy_scale_j: float = 10.0  # J
+    shaping_gamma: float = 1.0  # the shaping pays shaping_gamma phi(s') - phi(s): set a discounting learner's gamma
 
 
 RANGES: dict[str, Range] = {
@@ -75,16 +85,22 @@ RANGES: dict[str, Range] = {
     "isl_tx_power_w": Range(0.0, 1e4, low_open=True),
     "isl_antenna_gain_dbi": Range(-20.0, 80.0),
     "isl_noise_temp_k": Range(1.0, 1e5),
-    "p_tx_w": Range(0.0, 1e4),
-    "p_rx_w": Range(0.0, 1e4),
-    "p_comp_w": Range(0.0, 1e5),
+    "p_tx_min_w": Range(0.0, 1e4),
+    "p_tx_max_w": Range(0.0, 1e4),
+    "p_rx_min_w": Range(0.0, 1e4),
+    "p_rx_max_w": Range(0.0, 1e4),
+    "p_comp_min_w": Range(0.0, 1e5),
+    "p_comp_max_w": Range(0.0, 1e5),
     "p_idle_w": Range(0.0, 1e5),
     "p_sleep_w": Range(0.0, 1e5),
     "sleep_s": Range(0.0, 1e7, low_open=True),
+    "step_limit_factor": Range(1.0, 1e3),
     "energy_weight": Range(0.0, 1e6),
     "delay_weight": Range(0.0, 1e6),
     "deadline_weight": Range(0.0, 1e6),
+    "invalid_weight": Range(0.0, 1e6),
     "edr_weight": Range(0.0, 1e6),
+    "shaping_gamma": Range(0.0, 1.0),
     "energy_scale_j": Range(0.0, 1e12, low_open=True),
     "delay_scale_s": Range(0.0, 1e6, low_open=True),
     "edr_scale": Range(0.0, 1e15, low_open=True),
@@ -94,8 +110,9 @@ SCENARIOS: dict[str, AggregationConfig] = {
     "low_traffic": AggregationConfig(businesses_per_sat=10.0),
     "medium_traffic": AggregationConfig(businesses_per_sat=20.0),
     "high_traffic": AggregationConfig(businesses_per_sat=30.0),
-    # small instances (about 10-30 businesses to reassign) on which milp_optimal gives the exact optimum
-    "sparse_traffic": AggregationConfig(businesses_per_sat=2.5),
+    # small instances (about 15-30 businesses to reassign, V >= 2 working satellites to choose from) on
+    # which milp_optimal gives the exact optimum in seconds
+    "sparse_traffic": AggregationConfig(businesses_per_sat=2.5, max_volume_bits=10e6),
     "tiny": AggregationConfig(plane_altitudes_km=(700.0, 1200.0), sats_per_plane=2, businesses_per_sat=4.0,
                               max_volume_bits=6e6),
 }
@@ -121,14 +138,19 @@ def make_config(scenario: str | AggregationConfig, **overrides) -> AggregationCo
                          f"business_bits_max={cfg.business_bits_max}")
     if cfg.deadline_min_s > cfg.deadline_max_s:
         raise ValueError(f"deadline_min_s: {cfg.deadline_min_s} exceeds deadline_max_s={cfg.deadline_max_s}")
+    for name in ("p_tx", "p_rx", "p_comp"):
+        lo, hi = getattr(cfg, f"{name}_min_w"), getattr(cfg, f"{name}_max_w")
+        if lo > hi:
+            raise ValueError(f"{name}_min_w: {lo} exceeds {name}_max_w={hi}")
     if cfg.p_sleep_w > cfg.p_idle_w:
         raise ValueError(f"p_sleep_w: {cfg.p_sleep_w} exceeds p_idle_w={cfg.p_idle_w}")
     m = len(cfg.plane_altitudes_km) * cfg.sats_per_plane
     if m < 2:
         raise ValueError(f"sats_per_plane: {cfg.sats_per_plane} with {len(cfg.plane_altitudes_km)} plane(s) gives "
                          f"{m} service satellite; at least 2 are needed")
-    if cfg.working_sats is not None and cfg.working_sats > m - 1:
-        raise ValueError(f"working_sats: {cfg.working_sats} is out of range; expected an integer in [1, {m - 1}]")
+    if cfg.working_sats is not None and cfg.working_sats > m:
+        raise ValueError(f"working_sats: {cfg.working_sats} is out of range; expected an integer in [1, {m}] "
+                         f"(M = {m} service satellites) or None")
     return cfg
 
 

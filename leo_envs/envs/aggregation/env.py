@@ -1,6 +1,8 @@
-"""Aggregation-v0: the Gymnasium Env around ``AggregationState``."""
+"""Aggregation-v1: the Gymnasium Env around ``AggregationState``."""
 
 from __future__ import annotations
+
+import math
 
 import gymnasium as gym
 import numpy as np
@@ -9,11 +11,12 @@ from gymnasium import spaces
 from ..base import ScenarioEnv
 from .config import AggregationConfig, make_config
 from .dynamics import AggregationState
-from .generator import AggregationInstance, InstanceGenerator
+from .generator import InstanceGenerator
+from .rewards import RewardTerms
+from .types import COMP_POWER_SCALE_W, AggregationInstance, ObservationLayout
 
-SAT_FEATURES = 10
-GLOBAL_FEATURES = 8
-OBS_HIGH = 1e3  # features are clipped to [0, OBS_HIGH]
+OBS_HIGH = 1e3  # features are clipped to [-OBS_HIGH, OBS_HIGH]
+RESET_OPTIONS = ("working_sats",)
 
 
 class AggregationEnv(gym.Env, ScenarioEnv):
@@ -22,46 +25,68 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     ## Description
     A control satellite (2000 km) coordinates M service satellites (planes at 500-1500 km, sgp4
     geometry). Ground users' businesses (size in bits, maximum tolerable delay) have arrived at the
-    satellites covering them. CDSSQ picks V = ceil(total volume / C_max) working satellites, the busiest
-    ones; the others will sleep for ``sleep_s`` seconds once their businesses are reassigned. Each step
+    satellites covering them. Every satellite's transmit, receive and compute powers are drawn per
+    instance from the paper's ranges (10-50 W, 5-25 W, 60-415 W). CDSSQ picks V = ceil(total volume /
+    C_max) working satellites, the busiest, and adds more while the working ones could not take the
+    others' businesses within C_max (V = M: no aggregation, the episode is a single step). Each step
     reassigns the next business of a sleeping satellite to a working one, over a direct ISL or relayed
-    by the control satellite (Shannon capacity from the core's link budget). Goal: the best energy
-    saved per second of delay added, EDR = E_net / max(dT, 1 ms), without breaking deadlines.
+    by the control satellite (the core's line of sight and Shannon capacity). Goal: the best energy
+    saved per second of delay added, EDR = E_net / max(dT, 1 ms), without breaking deadlines. E_net =
+    sleep savings (each sleeping satellite sleeps from the end of its last transfer until ``sleep_s``)
+    - transfer energy (P_tx of each hop's sender + P_rx of its receiver, times the hop time) - extra
+    compute energy (P_comp of the satellite that runs a business minus its origin's).
 
     ## Action Space
-    ``Discrete(M)``: the working satellite that receives the current business. Only working satellites
-    with a link are allowed (``action_mask``). A masked action is replaced by the feasible satellite
-    with the smallest resulting delay, counted in ``info["masked_actions"]`` and charged -1
-    (``invalid`` term). An action outside the space raises ``ValueError``.
+    ``Discrete(M)``: the satellite that receives the current business. Valid: working, reachable, and
+    with room for the business within C_max (``action_mask``, also ``action_masks()`` for sb3-contrib's
+    MaskablePPO). A masked action makes no progress: the business stays where it is, the ``invalid`` term
+    charges ``invalid_weight`` and ``info["masked_actions"]`` counts it. A business no satellite can take
+    when its turn comes stays with its satellite. An action outside the space raises ``ValueError``.
 
     ## Observation Space
-    ``Dict(observation=Box(0, 1000, (10 M + 8,), float32), action_mask=Box(0, 1, (M,), int8))``.
-    Per satellite: working, feasible now, current delay T_j and own load (in units of
-    ``deadline_max_s``), bits received / C_max, transmission and propagation time of the current
-    business to it, distance / 5000 km, its transfer energy / ``energy_scale_j``, and the max working
-    delay if the business went there. Global: business size, its deadline, share of businesses left,
-    delay before aggregation, current max working delay, how long its (sleeping) sender has been sending,
-    the share of that sender's businesses still to send, and the longest sending time of any sender.
+    ``Dict(observation=Box(-1000, 1000, (16 M + 9,), float32), action_mask=Box(0, 1, (M,), int8))``.
+    Named columns (``env.layout.sat("load")``, ``env.layout.glob("left")``; ``types.SAT_FEATURES`` and
+    ``types.GLOBAL_FEATURES`` give meanings and units). Per satellite: working, valid, current finish time,
+    own load, load / C_max, room left if the business went there, transmission and propagation time and
+    route length to it, relayed, transfer energy, extra compute energy, compute power, its finish time and
+    the business's slack if the business went there, and the max finish time then. Global: the
+    business's size and deadline, share left, delay before aggregation, current max finish time, how
+    long its sender has been sending, the share of that sender's businesses left, the longest sending
+    time, the share of the step budget left. The observation after the last step has an all-zero mask
+    (nothing is left to decide).
     ``transfer_prior()`` gives the paper's exploration prior p_j ~ (C_max - load_j).
 
     ## Rewards
-    Named terms (``info["rewards"]``), weights from the config: ``energy`` = -w E_transfer /
-    ``energy_scale_j``; ``delay`` = -w (growth of the max working delay) / ``delay_scale_s``;
-    ``deadline`` = -w (deadlines newly broken); ``invalid`` = -1 per masked action; at the last step
-    ``edr`` = w EDR / ``edr_scale``.
+    Named terms (``info["rewards"]``), weights from the config. At the last step ``edr`` = w EDR /
+    ``edr_scale`` and ``deadline`` = -w x deadline violations; ``invalid`` = -w per masked action.
+    ``delay`` and ``energy`` are potential-based shaping (potential: minus the delay added so far /
+    ``delay_scale_s``, minus the energy the transfers so far cost (transfer, extra compute, sleep lost
+    while sending) / ``energy_scale_j``; zero
+    at the first and the last state), so they sum to zero over every episode. The undiscounted return is
+    exactly ``EDR / edr_scale - 0.001 violations - 0.1 masked actions`` at the default weights. A learner
+    that discounts by gamma should pass ``shaping_gamma=gamma`` (shaping gamma phi(s') - phi(s)).
 
     ## Episode End
-    Terminates when every business of the sleeping satellites has been reassigned; ``info`` then holds
-    ``edr_j_per_s``, ``energy_reduction``, ``net_energy_saved_j``, ``delay_increment_s``,
-    ``deadline_violations`` and ``working_sats``. ``reset(options={"working_sats": V})`` overrides V
-    for one episode (``"all"``: no aggregation; the single step then only reports the metrics).
+    Terminates when every business of the sleeping satellites has been reassigned (or found no room);
+    truncated after ``ceil(step_limit_factor x K)`` steps for K businesses to reassign. A business still
+    unassigned at the end keeps its satellite awake (no saving), runs there and counts as a deadline
+    violation. ``info`` at the last step holds ``edr_j_per_s``, ``energy_reduction``,
+    ``net_energy_saved_j``, ``delay_increment_s``, ``deadline_violations``, ``working_sats``,
+    ``sleeping_sats``, ``masked_actions`` and more (README, "Metrics"). ``reset(options={"working_sats":
+    V})`` overrides V for one episode (``"all"`` or M: no aggregation).
 
     ## Arguments
-    ``gym.make("leo_envs/Aggregation-v0", scenario="medium_traffic", render_mode=None, **overrides)``;
-    scenarios ``low_traffic``, ``medium_traffic``, ``high_traffic``, ``tiny``; any field of
-    ``AggregationConfig`` can be overridden (unknown keys or bad values raise ``ValueError``).
+    ``gym.make("leo_envs/Aggregation-v1", scenario="medium_traffic", render_mode=None, **overrides)``;
+    scenarios ``low_traffic``, ``medium_traffic``, ``high_traffic``, ``sparse_traffic``, ``tiny``; any
+    field of ``AggregationConfig`` can be overridden (unknown keys or bad values raise ``ValueError``).
 
     ## Version History
+    * v1: a masked action makes no progress (v0 replaced it by the least-delay choice); truncation after a
+      step limit, unassigned businesses count as violations; C_max masked and CDSSQ never sleeps a
+      satellite the others cannot cover; per-satellite powers from the paper's ranges (receive power and
+      per-satellite compute energy counted, sleep from the end of the last transfer); the return is EDR
+      with violations counted plus shaping that sums to zero; named observation (16 M + 9 columns);
+      ``action_masks()``; sparse_traffic regenerated with V >= 2; recalibrated traffic levels.
     * v0: initial release.
     """
 
@@ -72,8 +97,9 @@ class AggregationEnv(gym.Env, ScenarioEnv):
         self._setup(make_config, scenario, render_mode, overrides)
         self.generator = InstanceGenerator(self.config)
         self.m = m = self.generator.m
+        self.layout = ObservationLayout(m)
         self.observation_space = spaces.Dict({
-            "observation": spaces.Box(0.0, OBS_HIGH, (SAT_FEATURES * m + GLOBAL_FEATURES,), np.float32),
+            "observation": spaces.Box(-OBS_HIGH, OBS_HIGH, (self.layout.size,), np.float32),
             "action_mask": spaces.Box(0, 1, (m,), np.int8),
         })
         self.action_space = spaces.Discrete(m)
@@ -84,18 +110,28 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     # ------------------------------------------------------------------ API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        working = None
-        if options and "working_sats" in options:
+        options = dict(options or {})
+        unknown = sorted(set(options) - set(RESET_OPTIONS))
+        if unknown:
+            raise ValueError(f"options: unknown key {unknown[0]!r}; allowed keys are {list(RESET_OPTIONS)}")
+        working = self.config.working_sats
+        if "working_sats" in options:
             working = options["working_sats"]
-            if working != "all" and not (isinstance(working, (int, np.integer)) and 1 <= working <= self.m):
-                raise ValueError(f"options['working_sats']: {working!r}; expected 'all' or an integer in [1, {self.m}]")
-        elif self.config.working_sats is not None:
-            working = self.config.working_sats
+            if working == "all":
+                working = self.m
+            ok = isinstance(working, (int, np.integer)) and not isinstance(working, bool) and 1 <= working <= self.m
+            if not ok:
+                raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
+                                 f"integer in [1, {self.m}]")
         self.instance = self.generator.generate(self.np_random, working)
-        self.state = AggregationState(self.instance, self.config)
+        self.state = AggregationState(self.instance)
+        self.rewards = RewardTerms(self.config)
+        self.rewards.start(self.state)
         self.masked_actions = 0
+        self.steps = 0
+        self.step_limit = max(1, math.ceil(self.config.step_limit_factor * self.instance.num_transfers))
         self._over = False
-        return self._obs(), {"businesses_to_reassign": int(self.instance.transfer.size),
+        return self._obs(), {"businesses_to_reassign": self.instance.num_transfers,
                              "working_sats": int(self.instance.working.sum())}
 
     def step(self, action):
@@ -103,85 +139,108 @@ class AggregationEnv(gym.Env, ScenarioEnv):
             raise ValueError("step: call reset() first")
         if self._over:
             raise ValueError("step: the episode is over; call reset() first")
-        try:
-            a = float(np.asarray(action).reshape(()))
-        except (TypeError, ValueError):
-            raise ValueError(f"action: {action!r} is not an integer in [0, {self.m - 1}]") from None
-        if not np.isfinite(a) or a != int(a) or not 0 <= a < self.m:
-            raise ValueError(f"action: {action!r} is not an integer in [0, {self.m - 1}]")
-        j = int(a)
-        cfg, st = self.config, self.state
-        terms = {"energy": 0.0, "delay": 0.0, "deadline": 0.0, "invalid": 0.0, "edr": 0.0}
+        j = self._parse_action(action)
+        st = self.state
         masked = False
         if not st.done:
-            mask = self.action_mask()
-            if not mask[j]:
+            if st.valid()[j]:
+                st.assign(j)
+            else:
                 masked = True
                 self.masked_actions += 1
-                terms["invalid"] = -1.0
-                j = int(np.argmin(st.trial_delays()))
-            raw = st.assign(j)
-            terms["energy"] = -cfg.energy_weight * raw["energy_j"] / cfg.energy_scale_j
-            terms["delay"] = -cfg.delay_weight * raw["delay_growth_s"] / cfg.delay_scale_s
-            terms["deadline"] = -cfg.deadline_weight * raw["new_violations"]
+        self.steps += 1
         terminated = st.done
+        truncated = not terminated and self.steps >= self.step_limit
+        final = terminated or truncated
+        metrics = {**st.metrics(), "masked_actions": self.masked_actions} if final else None
+        terms = self.rewards.step(st, masked, final, metrics)
         info = {"rewards": terms, "masked_action": masked, "masked_actions": self.masked_actions}
-        if terminated:
-            metrics = st.metrics()
-            terms["edr"] = cfg.edr_weight * metrics["edr_j_per_s"] / cfg.edr_scale
+        if final:
             info.update(metrics)
             self._over = True
-        reward = float(sum(terms.values()))
-        return self._obs(), reward, terminated, False, info
+        return self._obs(), float(sum(terms.values())), terminated, truncated, info
 
-    # ------------------------------------------------------------------ helpers
+    def _parse_action(self, action) -> int:
+        bad = ValueError(f"action: {action!r} is not an integer in [0, {self.m - 1}]")
+        if isinstance(action, (bool, np.bool_, str, bytes)):
+            raise bad
+        try:
+            arr = np.asarray(action)
+            if arr.dtype.kind not in "iuf" or arr.size != 1:
+                raise bad
+            a = float(arr.reshape(()))
+        except (TypeError, ValueError):
+            raise bad from None
+        if not np.isfinite(a) or a != int(a) or not 0 <= a < self.m:
+            raise bad
+        return int(a)
+
+    # ------------------------------------------------------------------ masks and helpers
     def action_mask(self) -> np.ndarray:
-        st = self.state
-        if st.done:
+        """(M,) int8: 1 where the current business may go (all zero once the episode is over)."""
+        if self.state is None or self._over:
             return np.zeros(self.m, np.int8)
-        return self.instance.feasible[st.k].astype(np.int8)
+        return self.state.valid().astype(np.int8)
+
+    def action_masks(self) -> np.ndarray:
+        """The mask as booleans, the method sb3-contrib's MaskablePPO looks for."""
+        return self.action_mask().astype(bool)
 
     def transfer_prior(self) -> np.ndarray:
-        """The paper's transfer probabilities p_j ~ (C_max - load_j) over the feasible satellites."""
+        """The paper's transfer probabilities p_j ~ (C_max - load_j) over the valid satellites."""
         mask = self.action_mask().astype(bool)
         inst, st = self.instance, self.state
-        load = inst.volume_bits + st.transfer_bits
-        room = np.where(mask, np.maximum(self.config.max_volume_bits - load, 0.0), 0.0)
+        load = inst.volume_bits + st.received_bits
+        room = np.where(mask, np.maximum(inst.capacity_bits - load, 0.0), 0.0)
         if room.sum() <= 0:
             return mask / max(mask.sum(), 1)
         return room / room.sum()
 
     def _obs(self) -> dict:
-        cfg, inst, st = self.config, self.instance, self.state
-        m, scale = self.m, cfg.deadline_max_s
-        sat = np.zeros((m, SAT_FEATURES))
-        sat[:, 0] = inst.working
-        sat[:, 2] = st.delays() / scale
-        sat[:, 3] = inst.own_load_s / scale
-        sat[:, 4] = st.transfer_bits / cfg.max_volume_bits
-        glob = np.zeros(GLOBAL_FEATURES)
-        glob[3] = inst.t_before_s / scale
-        glob[4] = st.t_after() / scale
-        if not st.done:
+        cfg, inst, st, lay = self.config, self.instance, self.state, self.layout
+        scale = cfg.deadline_max_s
+        obs = np.zeros(lay.size)
+
+        def put(feature, values):
+            obs[lay.sat(feature)] = values
+
+        load = inst.volume_bits + st.received_bits
+        put("working", inst.working)
+        put("delay", st.delays() / scale)
+        put("own_load", inst.own_load_s / scale)
+        put("load", load / inst.capacity_bits)
+        put("comp_power", inst.power.p_comp_w[: self.m] / COMP_POWER_SCALE_W)
+        obs[lay.glob("t_before")] = inst.t_before_s / scale
+        obs[lay.glob("t_after")] = st.t_after() / scale
+        obs[lay.glob("max_backlog")] = st.send_backlog_s.max() / scale
+        obs[lay.glob("steps_left")] = max(self.step_limit - self.steps, 0) / self.step_limit
+        mask = self.action_mask()
+        if mask.any():
             k = st.k
             b = inst.transfer[k]
-            sat[:, 1] = inst.feasible[k]
-            sat[:, 5] = inst.tx_s[k] / scale
-            sat[:, 6] = inst.prop_s[k] / 0.01
-            sat[:, 7] = inst.distance_m[k] / 5e6
-            sat[:, 8] = inst.energy_j[k] / cfg.energy_scale_j
+            put("valid", mask)
+            put("room_after", (inst.capacity_bits - load - inst.bits[b]) / inst.capacity_bits)
+            put("tx_time", inst.tx_s[k] / scale)
+            put("prop_delay", inst.prop_s[k] / 0.01)
+            put("distance", inst.distance_m[k] / 5e6)
+            put("relayed", inst.relayed[k])
+            put("transfer_energy", inst.transfer_energy_j[k] / cfg.energy_scale_j)
+            put("extra_comp_energy", inst.extra_comp_j[k] / cfg.energy_scale_j)
             trial = st.trial_delays()
-            sat[:, 9] = np.where(np.isfinite(trial), trial / scale, 0.0)
-            glob[0] = inst.bits[b] / cfg.business_bits_max
-            glob[1] = inst.deadline_s[b] / scale
-            glob[2] = (inst.transfer.size - k) / inst.transfer.size
-            sender = inst.origin[b]
-            senders = inst.origin[inst.transfer]
-            glob[5] = st.send_backlog_s[sender] / scale
-            glob[6] = np.count_nonzero(senders[k:] == sender) / np.count_nonzero(senders == sender)
-        glob[7] = st.send_backlog_s.max() / scale
-        obs = np.clip(np.concatenate([sat.ravel(), glob]), 0.0, OBS_HIGH).astype(np.float32)
-        return {"observation": obs, "action_mask": self.action_mask()}
+            put("trial_delay", np.where(np.isfinite(trial), trial / scale, 0.0))
+            finish = np.where(mask, st.own_trial(), 0.0)
+            put("trial_finish", finish / scale)
+            put("trial_slack", np.where(mask, inst.deadline_s[b] - finish, 0.0) / scale)
+            obs[lay.glob("business_bits")] = inst.bits[b] / cfg.business_bits_max
+            obs[lay.glob("deadline")] = inst.deadline_s[b] / scale
+            obs[lay.glob("left")] = (inst.num_transfers - k) / inst.num_transfers
+            senders = inst.sender
+            sender = senders[k]
+            obs[lay.glob("sender_backlog")] = st.send_backlog_s[sender] / scale
+            obs[lay.glob("sender_left")] = (np.count_nonzero(senders[k:] == sender)
+                                            / np.count_nonzero(senders == sender))
+        obs = np.clip(obs, -OBS_HIGH, OBS_HIGH).astype(np.float32)
+        return {"observation": obs, "action_mask": mask}
 
     def render(self):
         if self.render_mode is None or self.state is None:

@@ -1,4 +1,4 @@
-"""Picture of Aggregation-v0: working vs sleeping satellites on a map with transfers, and loads."""
+"""Picture of Aggregation-v1: working vs sleeping satellites on a map with transfers, and loads."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def render_frame(env) -> np.ndarray:
     ax.set_ylabel("latitude (deg)")
     ax.legend(fontsize=7, loc="best")
     m = st.metrics()
-    ax.set_title(f"{st.k}/{inst.transfer.size} reassigned, E_net {m['net_energy_saved_j'] / 1e3:.1f} kJ, "
+    ax.set_title(f"{st.k}/{inst.num_transfers} reassigned, E_net {m['net_energy_saved_j'] / 1e3:.1f} kJ, "
                  f"dT {m['delay_increment_s'] * 1e3:.1f} ms", fontsize=8)
     delays = st.delays() * 1e3
     bars.bar(np.arange(env.m), inst.own_load_s * 1e3, color="tab:blue", label="own load")

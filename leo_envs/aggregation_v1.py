@@ -1,4 +1,4 @@
-"""Aggregation-v0 in module form: ``aggregation_v0.env(scenario=..., **overrides)``."""
+"""Aggregation-v1 in module form: ``aggregation_v1.env(scenario=..., **overrides)``."""
 
 from __future__ import annotations
 
