@@ -1,5 +1,6 @@
 """What the learners share: torch set-up and seeding, checkpoints as state_dicts + JSON, run logs
-(CSV + TensorBoard) and a tqdm progress bar."""
+(CSV + TensorBoard) and a tqdm progress bar. torch is imported by the functions that use it, so reading
+a checkpoint's meta.json does not load it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import random
 from pathlib import Path
 
 import numpy as np
-import torch
 
 CHECKPOINT_DIR = "checkpoint"
 META_FILE = "meta.json"
@@ -19,6 +19,8 @@ WEIGHTS_FILE = "model.pt"
 
 def setup_torch(seed: int, threads: int = 1) -> None:
     """Seed everything and pin the thread count (small nets: one thread is fastest and deterministic)."""
+    import torch
+
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
@@ -44,6 +46,8 @@ def _json_default(x):
 
 
 def save_weights(path: Path, state: dict) -> None:
+    import torch
+
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
@@ -51,6 +55,8 @@ def save_weights(path: Path, state: dict) -> None:
 
 def load_weights(path: Path) -> dict:
     """Checkpoints are data: ``weights_only=True`` never runs code from the file."""
+    import torch
+
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
