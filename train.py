@@ -1,10 +1,11 @@
 """Train one agent on one environment.
 
-    python train.py {offload_routing|aggregation} AGENT [--scenario S] [--steps N] [--seed K] [--out DIR] [--resume]
+    python train.py ENV AGENT [--scenario S] [--steps N] [--seed K] [--out DIR] [--resume]
 
-AGENT: madqn (offload_routing) or double_dqn (aggregation). Shows a progress bar, logs to DIR/progress.csv
-and TensorBoard (DIR/tb or SB3's events), writes checkpoints at episode ends; ``--resume`` continues an
-interrupted run from its last checkpoint. DIR/model.pt + DIR/meta.json is what evaluate.py --checkpoint loads.
+ENV: a registered env; AGENT: one of its learners in its spec (agents/specs: madqn on offload_routing,
+double_dqn on aggregation). Shows a progress bar, logs to DIR/progress.csv and TensorBoard (DIR/tb or SB3's
+events), writes checkpoints at episode ends; ``--resume`` continues an interrupted run from its last checkpoint.
+DIR/model.pt + DIR/meta.json is what evaluate.py --checkpoint loads.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from agents.specs import SPECS
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("env", choices=("offload_routing", "aggregation"))
+    parser.add_argument("env", choices=tuple(SPECS))
     parser.add_argument("agent")
     parser.add_argument("--scenario", default=None, help="scenario preset (default: the learner's own)")
     parser.add_argument("--steps", type=int, default=None, help="environment steps to train for")

@@ -155,6 +155,13 @@ class MADQNPolicy:
     def __init__(self, env, agent: MADQNAgent):
         self.env, self.agent = env, agent
 
+    @classmethod
+    def load(cls, env, weights: dict, cfg: MADQNConfig) -> MADQNPolicy:
+        """The policy of a checkpoint: ``weights`` as saved in its model.pt, ``cfg`` from its meta.json."""
+        agent = MADQNAgent(env.sim.obs_dim, cfg)
+        agent.online.load_state_dict(weights["online"])
+        return cls(env, agent)
+
     def reset(self, seed: int | None = None) -> None:
         pass
 

@@ -1,0 +1,186 @@
+"""What ``train.py``, ``evaluate.py``, the leaderboard and calibration need to know about an environment,
+in one record per env (:class:`EnvSpec`), and about each learner trained on it (:class:`LearnerSpec`).
+
+The scripts loop over ``agents.specs.SPECS`` and call these fields; none of them names an env. A learner's
+code (torch, stable-baselines3, ...) is referenced by ``"module:attribute"`` strings and imported only when
+that learner is trained or loaded, so listing the specs never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from agents.common import WEIGHTS_FILE, load_weights
+from agents.policy import Policy
+
+Ref = str | Callable[..., Any]
+"""A callable, or the ``"package.module:qualified.name"`` of one (imported on first use)."""
+
+EpisodeResult = tuple[dict, np.ndarray]
+"""``(info, extras)``: the final info of an episode (every metric of ``EnvSpec.metrics``) and a 1-D array of
+per-task values (offload_routing: the finished tasks' delays; empty where an env has none)."""
+
+
+def resolve(ref: Ref) -> Callable[..., Any]:
+    """The object ``ref`` names: ``ref`` itself if it is already callable."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, qualname = ref.partition(":")
+    if not module or not qualname:
+        raise ValueError(f"reference {ref!r}: expected 'package.module:name'")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnerSpec:
+    """A trainable agent: ``train.py ENV NAME`` trains it, ``evaluate.py --checkpoint DIR`` loads it back."""
+
+    name: str
+    """The agent name on the command line and in the checkpoint's ``meta.json["agent"]``."""
+    config: Ref
+    """Its config dataclass (fields ``seed``, ``scenario``, ``steps`` at least; built from keywords and
+    rebuilt from ``meta.json["config"]``)."""
+    train: Ref
+    """``train(cfg, out: Path, resume: bool, progress: bool) -> dict`` of counters; writes ``out/model.pt``
+    (a state_dict) and ``out/meta.json`` (with ``agent``, ``env``, ``config`` and ``step``)."""
+    policy: Ref
+    """``policy(env, weights: dict, cfg) -> Policy``: the trained policy from the loaded ``model.pt``."""
+    options: tuple[str, ...] = ()
+    """Names of ``train.py`` options (beyond seed, scenario and steps) that are fields of its config,
+    e.g. ``("randomize",)`` for ``--no-randomize``."""
+
+    def make_config(self, **fields: Any) -> Any:
+        return resolve(self.config)(**fields)
+
+    def load(self, checkpoint_dir: Path, env: Any, meta: dict) -> Policy:
+        """The policy saved in ``checkpoint_dir`` (its ``meta.json`` already read into ``meta``)."""
+        weights = load_weights(Path(checkpoint_dir) / WEIGHTS_FILE)
+        return resolve(self.policy)(env, weights, self.make_config(**meta["config"]))
+
+
+def no_checkpoints(scenario: str, runs: Path) -> list[Path]:
+    return []
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvSpec:
+    """One environment as the scripts see it. A new env is its package under ``leo_envs/envs`` plus one
+    module in ``agents/specs`` defining such a spec, listed in ``agents.specs.SPECS``."""
+
+    name: str
+    """The short name on the command line (``train.py NAME``, ``evaluate.py NAME``), in result file names
+    (``NAME-<scenario>.json``) and in the leaderboard's ``env`` column."""
+    api: Literal["gymnasium", "pettingzoo"]
+    """The interface ``make`` returns: a Gymnasium ``Env`` or a PettingZoo ``ParallelEnv``."""
+    ids: tuple[str, ...]
+    """Ids under which the env is registered in that library's registry (``gymnasium.make`` /
+    ``pettingzoo.make("parallel", ...)``)."""
+    make: Callable[[str], Any]
+    """``make(scenario)``: a fresh env on a named scenario preset."""
+    scenarios: tuple[str, ...]
+    """Every registered scenario preset; the leaderboard evaluates each of them."""
+    default_scenario: str
+    """What ``evaluate.py`` uses without ``--scenario``."""
+    test_scenario: str
+    """The smallest scenario, for smoke runs (``leaderboard.py --smoke``) and tests."""
+    primary_metric: str
+    """The headline metric: what the leaderboard ranks on and the bar plot of ``evaluate.py`` shows."""
+    better: Literal["lower", "higher"]
+    """Whether a lower or a higher ``primary_metric`` is better."""
+    metrics: tuple[str, ...]
+    """The info keys ``evaluate.py`` reports per agent, primary metric first."""
+    side_metrics: tuple[str, ...]
+    """Metrics the leaderboard shows beside the primary one (what it trades off)."""
+    baselines: tuple[str, ...]
+    """Names of the baselines (``evaluate.py --agents all`` runs every one, in this order)."""
+    make_baseline: Callable[[str, Any, int], Policy]
+    """``make_baseline(name, env, seed)``: a baseline acting on ``env``; ``ValueError`` for an unknown name."""
+    run_episode: Callable[[Any, Policy, int], EpisodeResult]
+    """``run_episode(env, policy, seed)``: one episode from ``reset(seed=seed)`` to its end."""
+    learners: tuple[LearnerSpec, ...] = ()
+    """The learners ``train.py`` can train on this env."""
+    reference_baseline: str | None = None
+    """A baseline that is optimal (an exact solver): when evaluated, every agent gets an
+    ``optimality_gap`` metric, its relative distance to it on the primary metric (0 = optimal)."""
+    extra_plots: tuple[Callable[[dict, dict, Path, str], Path | None], ...] = ()
+    """``plot(report, extras, out, stem) -> path or None``: plots ``evaluate.py`` draws before the primary
+    metric's bar plot; ``extras`` maps each agent to the concatenated per-task values of its episodes."""
+    leaderboard_checkpoints: Callable[[str, Path], list[Path]] = no_checkpoints
+    """``(scenario, runs_dir) -> run directories`` of trained checkpoints the leaderboard evaluates on that
+    scenario (``runs_dir`` is where ``make reproduce`` trains)."""
+    calibrate: Callable[[int, str | None], str] | None = None
+    """``calibrate(seeds, scenario) -> Markdown table`` of the baselines beside the source paper's figures
+    (``benchmarks/calibration.py``); ``scenario`` None means the hook's own; hooks tied to fixed paper
+    instances ignore it."""
+    learner_table: dict[str, LearnerSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.better not in ("lower", "higher"):
+            raise ValueError(f"{self.name}: better must be 'lower' or 'higher', not {self.better!r}")
+        if self.primary_metric not in self.metrics:
+            raise ValueError(f"{self.name}: primary metric {self.primary_metric!r} is not in its metrics")
+        for s in (self.default_scenario, self.test_scenario):
+            if s not in self.scenarios:
+                raise ValueError(f"{self.name}: scenario {s!r} is not one of {self.scenarios}")
+        if self.reference_baseline is not None and self.reference_baseline not in self.baselines:
+            raise ValueError(f"{self.name}: reference baseline {self.reference_baseline!r} is not a baseline")
+        object.__setattr__(self, "learner_table", {lr.name: lr for lr in self.learners})
+
+    def learner(self, name: str) -> LearnerSpec:
+        if name not in self.learner_table:
+            raise ValueError(f"agent: {name!r} cannot be trained on {self.name}; learners: "
+                             f"{tuple(self.learner_table)}")
+        return self.learner_table[name]
+
+    def baseline(self, name: str, env: Any, seed: int = 0) -> Policy:
+        if name not in self.baselines:
+            raise ValueError(f"agent: {name!r} is not a baseline of {self.name}; choose from {self.baselines}")
+        return self.make_baseline(name, env, seed)
+
+    def optimality_gap(self, values: np.ndarray, optimum: np.ndarray) -> np.ndarray:
+        """Relative distance of ``values`` to ``optimum`` on the primary metric, >= 0 when it is optimal."""
+        diff = optimum - values if self.better == "higher" else values - optimum
+        return diff / np.abs(optimum)
+
+
+def play_parallel(env: Any, policy: Policy, seed: int) -> dict:
+    """A PettingZoo parallel episode until no agent is left; the final info of the first agent (the envs'
+    episode metrics are the same for every agent)."""
+    obs, infos = env.reset(seed=seed)
+    while env.agents:
+        obs, _, _, _, infos = env.step(policy.act(obs))
+    return infos[env.possible_agents[0]]
+
+
+def play_gym(env: Any, policy: Policy, seed: int) -> dict:
+    """A Gymnasium episode until termination or truncation; the final info. Policies may carry
+    ``reset_options`` for ``env.reset``."""
+    obs, _ = env.reset(seed=seed, options=getattr(policy, "reset_options", None))
+    done = False
+    info: dict = {}
+    while not done:
+        obs, _, terminated, truncated, info = env.step(policy.act(obs))
+        done = terminated or truncated
+    return info
+
+
+def run_gym_episode(env: Any, policy: Policy, seed: int) -> EpisodeResult:
+    """``EnvSpec.run_episode`` for a Gymnasium env without per-task values."""
+    policy.reset(seed)
+    return play_gym(env, policy, seed), np.zeros(0)
+
+
+def mean_halfwidth(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its normal 95% interval (0 for a single value), for calibration tables."""
+    x = np.asarray(values, float)
+    half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else 0.0
+    return float(x.mean()), float(half)

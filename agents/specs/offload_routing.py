@@ -1,0 +1,114 @@
+"""The spec of offload_routing_v1 (PettingZoo): MADQN, the shortest-path baselines, the delay CDF and the
+calibration against the offloading paper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from agents.baselines import OFFLOAD_ROUTING_BASELINES, make_offload_routing_baseline
+from agents.specs.base import EnvSpec, EpisodeResult, LearnerSpec, mean_halfwidth, play_parallel
+from leo_envs import OFFLOAD_ROUTING_ID, offload_routing_v1
+from leo_envs.envs.offload_routing import SCENARIOS
+from leo_envs.envs.offload_routing.types import DONE
+
+# headline metric first; completion and drop rates beside it in every table
+METRICS = ("mean_task_cost_s", "completion_rate", "drop_rate", "mean_delay_s", "p95_delay_s",
+           "mean_isl_utilization", "peak_isl_utilization", "csat_load_jain")
+
+
+def make(scenario: str):
+    return offload_routing_v1.parallel_env(scenario)
+
+
+def run_episode(env, policy, seed: int) -> EpisodeResult:
+    """One episode; the final info and the finished tasks' delays (s)."""
+    policy.reset(seed)
+    info = play_parallel(env, policy, seed)
+    tk = env.sim.state.tasks
+    done = tk.status[: tk.size] == DONE
+    return info, (tk.finish - tk.arrival)[: tk.size][done]
+
+
+def delay_cdf(report: dict, delays: dict, out: Path, stem: str) -> Path | None:
+    """CDF of the finished tasks' delays, one line per agent."""
+    if not any(len(d) for d in delays.values()):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, d in delays.items():
+        if len(d):
+            x = np.sort(d)
+            ax.plot(x, np.arange(1, len(x) + 1) / len(x), label=name)
+    ax.set_xlabel("service delay (s)")
+    ax.set_ylabel("CDF of finished tasks")
+    ax.set_title(f"{report['scenario']}: delay CDF")
+    ax.legend(fontsize=8)
+    path = out / f"{stem}-delay_cdf.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
+    """MADQN everywhere: one network for any constellation (``make reproduce`` trains it on iridium)."""
+    return [runs / "madqn"] if (runs / "madqn" / "meta.json").is_file() else []
+
+
+CALIBRATION_METRICS = ("mean_task_cost_s", "mean_delay_s", "p95_delay_s", "peak_isl_utilization", "completion_rate",
+                       "drop_rate", "csat_load_jain")
+PAPER = {"full_local": {"mean_delay_s": 1.84, "p95_delay_s": 2.31, "peak_isl_utilization": None},
+         "full_offload": {"mean_delay_s": 1.27, "peak_isl_utilization": 0.85}}
+
+
+def calibration_episode(name: str, seed: int, scenario: str) -> dict:
+    env = offload_routing_v1.parallel_env(scenario)
+    return play_parallel(env, make_offload_routing_baseline(name, env, seed=seed), seed)
+
+
+def calibrate(seeds: int, scenario: str | None = None) -> str:
+    """Every baseline on ``scenario`` (default iridium) beside the paper's delays and ISL utilisation."""
+    scenario = scenario or "iridium"
+    lines = ["| baseline | " + " | ".join(CALIBRATION_METRICS) + " | paper mean / p95 / peak ISL |",
+             "|---" * (len(CALIBRATION_METRICS) + 2) + "|"]
+    for name in OFFLOAD_ROUTING_BASELINES:
+        runs = [calibration_episode(name, s, scenario) for s in range(seeds)]
+        cells = []
+        for m in CALIBRATION_METRICS:
+            mean, half = mean_halfwidth([r[m] for r in runs])
+            cells.append(f"{mean:.3f} +- {half:.3f}")
+        p = PAPER.get(name, {})
+        paper = " / ".join("-" if p.get(k) is None else f"{p[k]:g}"
+                           for k in ("mean_delay_s", "p95_delay_s", "peak_isl_utilization"))
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {paper} |")
+    return "\n".join(lines)
+
+
+SPEC = EnvSpec(
+    name="offload_routing",
+    api="pettingzoo",
+    ids=(OFFLOAD_ROUTING_ID,),
+    make=make,
+    scenarios=tuple(sorted(SCENARIOS)),
+    default_scenario="iridium",
+    test_scenario="tiny",
+    primary_metric="mean_task_cost_s",
+    better="lower",
+    metrics=METRICS,
+    side_metrics=("completion_rate", "drop_rate"),
+    baselines=OFFLOAD_ROUTING_BASELINES,
+    make_baseline=make_offload_routing_baseline,
+    run_episode=run_episode,
+    learners=(
+        LearnerSpec(name="madqn", config="agents.madqn.config:MADQNConfig", train="agents.madqn.train:train",
+                    policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",)),
+    ),
+    extra_plots=(delay_cdf,),
+    leaderboard_checkpoints=leaderboard_checkpoints,
+    calibrate=calibrate,
+)
