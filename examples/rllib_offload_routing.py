@@ -3,99 +3,91 @@
     pip install 'leo-envs[rllib]'
     python examples/rllib_offload_routing.py [--scenario tiny] [--iterations 5] [--env-runners 2]
 
-On a cluster, start Ray first and point the script at it (the same script, unchanged):
+On a cluster, start Ray first and point the script at it (the same script, unchanged; README, "RLlib on a
+cluster"):
 
     ray start --head --port=6379                    # on the head node
     ray start --address=HEAD_IP:6379                # on every other node
     python examples/rllib_offload_routing.py --address HEAD_IP:6379 --env-runners 16
 
+Every iteration prints the env steps sampled so far, the episodes finished, ``episode_return_mean`` and the
+env's end-of-episode metrics that ``agents.rllib_support.EpisodeMetricsCallback`` puts into RLlib's results
+(the headline ``mean_task_cost_s``, completion and drop rates: means over the recent episodes, like
+``episode_return_mean``; "-" until an episode has ended). An episode of ``tiny`` is 800 env steps (four
+TTLs); ``mean_task_cost_s`` scores the tasks older than one TTL, so ``--max-cycles`` below 200 leaves it out.
+
 Gymnasium's registry does not reach Ray workers, so the env is registered with Ray's own registry; every
-worker imports leo_envs and rebuilds the env from its config (the envs pickle by rebuilding their
-satellites). Masks are respected: RLlib's ``ActionMaskingTorchRLModule`` reads ``{"observations",
-"action_mask"}``, so ``MaskedObservationView`` renames the env's ``observation`` key and makes the mask float.
+worker imports leo_envs and agents (install the package on every node) and rebuilds the env from its config.
+Masks are respected: ``agents.rllib_support.ActionMaskingPPOModule`` masks the logits of PPO's default module.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
+
+REPORT = ("mean_task_cost_s", "completion_rate", "drop_rate")
 
 
-def masked_view(env):
-    """The env with observations as RLlib's action-masking module wants them."""
-    import numpy as np
-    from gymnasium import spaces
-
-    from leo_envs.wrappers import ObservationMap
-
-    class MaskedObservationView(ObservationMap):
-        def __init__(self, inner):
-            super().__init__(inner)
-            space = inner.observation_space(inner.possible_agents[0])
-            n = space["action_mask"].shape[0]
-            view = spaces.Dict({"observations": space["observation"],
-                                "action_mask": spaces.Box(0.0, 1.0, (n,), np.float32)})
-            self._spaces = dict.fromkeys(inner.possible_agents, view)
-
-        def observation_space(self, agent):
-            return self._spaces[agent]
-
-        def map_observations(self, obs):
-            return {a: {"observations": o["observation"], "action_mask": o["action_mask"].astype(np.float32)}
-                    for a, o in obs.items()}
-
-    return MaskedObservationView(env)
-
-
-def make_env(config: dict):
-    from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
-
-    from leo_envs import offload_routing_v1
-
-    return ParallelPettingZooEnv(masked_view(offload_routing_v1.parallel_env(**config)))
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Trains and returns the last iteration's result dict, plus ``env_runner_node_ids`` (the Ray node of
+    every env runner)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="tiny")
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--env-runners", type=int, default=2)
-    parser.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray on this machine)")
+    parser.add_argument("--max-cycles", type=int, default=None, help="episode length (default: the scenario's)")
+    parser.add_argument("--train-batch", type=int, default=1600,
+                        help="env steps per training iteration (each is one step of every satellite); "
+                             "split evenly over the env runners")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--address", default=None,
+                        help="address of a running Ray cluster, e.g. HEAD_IP:6379 (default: a fresh local Ray)")
     parser.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray (ignored with --address)")
     args = parser.parse_args(argv)
 
     import ray
-    from ray.rllib.algorithms.ppo import PPOConfig
-    from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
-    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-    from ray.rllib.examples.rl_modules.classes.action_masking_rlm import ActionMaskingTorchRLModule
+    import torch
     from ray.tune.registry import register_env
 
+    from agents.rllib_support import OFFLOAD_ROUTING_ENV, env_runner_node_ids, make_offload_routing_env, ppo_config
+
+    torch.set_num_threads(1)  # the learner runs here: small nets on shared cores (Ray gives each env runner 1)
     if args.address:
         ray.init(address=args.address)
-    else:
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False)
-    register_env("leo_offload_routing", make_env)
-    config = (
-        PPOConfig()
-        .environment("leo_offload_routing", env_config={"scenario": args.scenario, "max_cycles": 200})
-        .env_runners(num_env_runners=args.env_runners, rollout_fragment_length=50)
-        .training(train_batch_size_per_learner=200, minibatch_size=50, num_epochs=1)
-        .multi_agent(policies={"shared"}, policy_mapping_fn=lambda agent_id, *args, **kwargs: "shared")
-        .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
-            "shared": RLModuleSpec(module_class=ActionMaskingTorchRLModule,
-                                   model_config={"head_fcnet_hiddens": [64, 64]})}))
-    )
-    algo = config.build_algo()
+    else:  # "local": never join a cluster some earlier run left behind
+        ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False)
+    register_env(OFFLOAD_ROUTING_ENV, make_offload_routing_env)
+    env_config = {"scenario": args.scenario}
+    if args.max_cycles is not None:
+        env_config["max_cycles"] = args.max_cycles
+    config = ppo_config(OFFLOAD_ROUTING_ENV, env_config, num_env_runners=args.env_runners,
+                        train_batch_size=args.train_batch, minibatch_size=min(500, args.train_batch),
+                        seed=args.seed)
     result = {}
     try:
-        for i in range(args.iterations):
-            result = algo.train()
-            returns = result.get("env_runners", {}).get("episode_return_mean")
-            print(f"iteration {i + 1}: episode_return_mean={returns}")
+        algo = config.build_algo()
+        try:
+            nodes = env_runner_node_ids(algo)
+            print(f"{len(nodes)} env runners on {len(set(nodes))} Ray node(s)", flush=True)
+            t0 = time.perf_counter()
+            for i in range(args.iterations):
+                result = algo.train()
+                r = result.get("env_runners", {})
+                metrics = "  ".join(f"{k} {_fmt(r.get(k))}" for k in REPORT)
+                print(f"iteration {i + 1}  env-steps {int(r.get('num_env_steps_sampled_lifetime', 0)):>7,d}  "
+                      f"episodes {int(r.get('num_episodes_lifetime', 0)):>3d}  "
+                      f"return {_fmt(r.get('episode_return_mean'))}  {metrics}  {time.perf_counter() - t0:5.0f} s",
+                      flush=True)
+        finally:
+            algo.stop()
     finally:
-        algo.stop()
         ray.shutdown()
-    return result
+    return {**result, "env_runner_node_ids": nodes}
 
 
 if __name__ == "__main__":
