@@ -19,34 +19,14 @@ import time
 
 import numpy as np
 from stable_baselines3 import DQN, PPO
-from stable_baselines3.common.callbacks import BaseCallback
 
 from agents.baselines import make_offload_routing_baseline
+from agents.sb3_callbacks import EpisodeMetrics
 from agents.supersuit_sb3 import make_sb3_vec_env
 from leo_envs import offload_routing_v1
 
 REPORT = ("mean_task_cost_s", "completion_rate", "drop_rate")
 TRAIN_SEED_BASE = 10_000  # evaluation uses seeds 1000 s + e (evaluate.py); training starts far above
-
-
-class EpisodeMetrics(BaseCallback):
-    """Prints the env's end-of-episode metrics (the first agent's info carries them) as training goes."""
-
-    def __init__(self):
-        super().__init__()
-        self.t0 = time.perf_counter()
-        self.rows: list[dict] = []
-
-    def _on_step(self) -> bool:
-        info = self.locals["infos"][0]
-        if "mean_task_cost_s" in info:
-            row = {"agent_steps": self.num_timesteps, **{k: info[k] for k in REPORT},
-                   "masked_actions": info["masked_actions_total"], "wall_s": time.perf_counter() - self.t0}
-            self.rows.append(row)
-            print("train  agent-steps {agent_steps:>9,d}  mean_task_cost_s {mean_task_cost_s:6.3f}  completion "
-                  "{completion_rate:.3f}  drops {drop_rate:.3f}  masked {masked_actions:>6d}  {wall_s:5.0f} s"
-                  .format(**row), flush=True)
-        return True
 
 
 def evaluate(env, act, seeds: int) -> dict:
@@ -72,7 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--save", default=None, help="where to save the trained model (.zip)")
     args = parser.parse_args(argv)
 
-    vec = make_sb3_vec_env(offload_routing_v1.parallel_env(args.scenario, reward_mode=args.reward_mode))
+    train_env = offload_routing_v1.parallel_env(args.scenario, reward_mode=args.reward_mode)
+    vec = make_sb3_vec_env(train_env)
     seed = TRAIN_SEED_BASE + args.seed
     if args.algo == "ppo":
         model = PPO("MultiInputPolicy", vec, n_steps=128, batch_size=2112, n_epochs=4, learning_rate=1e-3,
@@ -80,7 +61,7 @@ def main(argv: list[str] | None = None) -> dict:
     else:
         model = DQN("MultiInputPolicy", vec, learning_starts=5000, train_freq=4, batch_size=256, buffer_size=200_000,
                     seed=seed, device="cpu", verbose=0)
-    callback = EpisodeMetrics()
+    callback = EpisodeMetrics(slots_per_episode=len(train_env.possible_agents))
     t0 = time.perf_counter()
     model.learn(args.steps, callback=callback)
     train_s = time.perf_counter() - t0
