@@ -43,6 +43,7 @@ class AggregationState:
         self.count = np.zeros(m, dtype=np.int64)
         self.transfer_energy_j = 0.0
         self.extra_comp_j = 0.0
+        self.power = inst.power.at(np.arange(m))  # the service satellites' (metrics() runs every step)
         self.skip_stranded()
 
     def clone(self) -> AggregationState:
@@ -162,7 +163,7 @@ class AggregationState:
     def metrics(self) -> dict:
         """The episode's metrics if it ended now (README, "Metrics")."""
         inst = self.inst
-        power = inst.power.at(np.arange(inst.num_sats))
+        power = self.power
         asleep = self.asleep()
         wake_end = np.minimum(self.send_backlog_s, inst.period_s)
         savings = float(power.sleep_saving_j(inst.period_s - wake_end)[asleep].sum())
