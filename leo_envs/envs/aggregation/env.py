@@ -12,7 +12,7 @@ from ..base import ScenarioEnv
 from .config import AggregationConfig, make_config
 from .dynamics import AggregationState
 from .generator import InstanceGenerator
-from .rewards import RewardTerms
+from .rewards import TERMS, RewardTerms
 from .types import COMP_POWER_SCALE_W, AggregationInstance, ObservationLayout
 
 OBS_HIGH = 1e3  # features are clipped to [-OBS_HIGH, OBS_HIGH]
@@ -52,8 +52,7 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     the business's slack if the business went there, and the max finish time then. Global: the
     business's size and deadline, share left, delay before aggregation, current max finish time, how
     long its sender has been sending, the share of that sender's businesses left, the longest sending
-    time, the share of the step budget left. The observation after the last step has an all-zero mask
-    (nothing is left to decide).
+    time, the share of the step budget left. Terminal mask: see Episode End.
     ``transfer_prior()`` gives the paper's exploration prior p_j ~ (C_max - load_j).
 
     ## Rewards
@@ -70,10 +69,31 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     Terminates when every business of the sleeping satellites has been reassigned (or found no room);
     truncated after ``ceil(step_limit_factor x K)`` steps for K businesses to reassign. A business still
     unassigned at the end keeps its satellite awake (no saving), runs there and counts as a deadline
-    violation. ``info`` at the last step holds ``edr_j_per_s``, ``energy_reduction``,
-    ``net_energy_saved_j``, ``delay_increment_s``, ``deadline_violations``, ``working_sats``,
-    ``sleeping_sats``, ``masked_actions`` and more (README, "Metrics"). ``reset(options={"working_sats":
+    violation. ``info["metrics_final"]`` is True at the last step only. ``reset(options={"working_sats":
     V})`` overrides V for one episode (``"all"`` or M: no aggregation).
+    Terminal mask: the observation after the last step has an all-zero ``action_mask`` (and
+    ``action_masks()`` is all False); so does the first observation of an episode with nothing to reassign
+    (V = M, or no satellite can take any business: common at ``high_traffic``), whose one step ignores the
+    action. Do not sample from it: TorchRL's masked samplers raise on an all-zero mask; wrap the env in
+    ``leo_envs.wrappers.GymHoldWhenIdle`` (action 0 allowed then). ``gym.make_vec`` (default next-step
+    autoreset) returns the terminal observation with ``terminated``/``truncated`` and resets that env at
+    the next ``step``, ignoring its action: pass any action (0) where the mask is all zero. With
+    ``autoreset_mode=SAME_STEP`` the step returns the next episode's first observation and the terminal
+    one in ``info["final_obs"]`` (the last step's info in ``info["final_info"]``); SB3's vector envs
+    return the first observation too, the terminal one in ``info["terminal_observation"]``, and
+    MaskablePPO asks ``action_masks()`` after the reset (sb3-contrib samples uniformly from an all-False
+    mask without raising; the env ignores that action).
+
+    ## Info
+    The same keys with the same types at reset and at every step: ``rewards`` (the named terms, all 0.0
+    at reset), ``masked_action`` (this step), ``businesses_to_reassign`` (K), the episode metrics, running
+    from reset (their values if the episode ended now: a business not reassigned yet counts as unassigned
+    and as a violation) and final at the last step: ``edr_j_per_s``, ``energy_reduction``,
+    ``net_energy_saved_j``, ``energy_savings_j``, ``transfer_energy_j``, ``extra_compute_energy_j``,
+    ``delay_increment_s``, ``deadline_violations``, ``working_sats``, ``sleeping_sats``, ``aggregated``,
+    ``reassigned``, ``unassigned``, ``stranded``, ``masked_actions`` (README, "Metrics"); and
+    ``metrics_final`` (bool), True only at the episode's last step. Read the results where
+    ``metrics_final`` is True, not where a key appears.
 
     ## Arguments
     ``gym.make("leo_envs/Aggregation-v1", scenario="medium_traffic", render_mode=None, **overrides)``;
@@ -86,7 +106,8 @@ class AggregationEnv(gym.Env, ScenarioEnv):
       satellite the others cannot cover; per-satellite powers from the paper's ranges (receive power and
       per-satellite compute energy counted, sleep from the end of the last transfer); the return is EDR
       with violations counted plus shaping that sums to zero; named observation (16 M + 9 columns);
-      ``action_masks()``; sparse_traffic regenerated with V >= 2; recalibrated traffic levels.
+      ``action_masks()``; sparse_traffic regenerated with V >= 2; recalibrated traffic levels; the same
+      info keys at reset and every step (running episode metrics, ``metrics_final``).
     * v0: initial release.
     """
 
@@ -131,8 +152,7 @@ class AggregationEnv(gym.Env, ScenarioEnv):
         self.steps = 0
         self.step_limit = max(1, math.ceil(self.config.step_limit_factor * self.instance.num_transfers))
         self._over = False
-        return self._obs(), {"businesses_to_reassign": self.instance.num_transfers,
-                             "working_sats": int(self.instance.working.sum())}
+        return self._obs(), self._info(dict.fromkeys(TERMS, 0.0), False, self._metrics(), final=False)
 
     def step(self, action):
         if self.state is None:
@@ -152,13 +172,20 @@ class AggregationEnv(gym.Env, ScenarioEnv):
         terminated = st.done
         truncated = not terminated and self.steps >= self.step_limit
         final = terminated or truncated
-        metrics = {**st.metrics(), "masked_actions": self.masked_actions} if final else None
+        metrics = self._metrics()
         terms = self.rewards.step(st, masked, final, metrics)
-        info = {"rewards": terms, "masked_action": masked, "masked_actions": self.masked_actions}
-        if final:
-            info.update(metrics)
-            self._over = True
-        return self._obs(), float(sum(terms.values())), terminated, truncated, info
+        self._over = final
+        return self._obs(), float(sum(terms.values())), terminated, truncated, self._info(terms, masked, metrics, final)
+
+    def _metrics(self) -> dict:
+        """The episode's metrics if it ended now (final at the last step)."""
+        return {**self.state.metrics(), "masked_actions": self.masked_actions}
+
+    def _info(self, terms: dict, masked: bool, metrics: dict, final: bool) -> dict:
+        """The same keys with the same types at reset and at every step: the running metrics, final
+        (``metrics_final``) at the last step."""
+        return {"rewards": terms, "masked_action": masked, "businesses_to_reassign": self.instance.num_transfers,
+                **metrics, "metrics_final": final}
 
     def _parse_action(self, action) -> int:
         bad = ValueError(f"action: {action!r} is not an integer in [0, {self.m - 1}]")

@@ -33,9 +33,9 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     right +Grid neighbour (allowed when that link is up); 5 compute the head bundle here (C-Sats);
     6.. choose the local share rho = (a - 6) / (ratio_levels - 1) of the oldest new task (RS-Sats with a
     new task; while one waits, only hold and the ratios are allowed). An agent with nothing to decide
-    has an all-zero mask and its action is ignored; so does every agent in the observation returned
-    with the episode's last step (nothing is left to decide). A masked action of a deciding agent holds
-    and is counted in ``info["masked_actions"]``; an action outside the space or NaN raises ``ValueError``.
+    has an all-zero mask and its action is ignored (see Episode End for what that means to samplers). A
+    masked action of a deciding agent holds and is counted in ``info["masked_actions"]``; an action
+    outside the space or NaN raises ``ValueError``.
 
     ## Observation Space
     ``Dict(observation=Box(0, inf, (41,), float32), action_mask=Box(0, 1, (6 + L,), int8))``, local only.
@@ -68,23 +68,44 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
 
     ## Episode End
     No termination; all agents are truncated together after ``max_cycles`` slots of ``dt_s`` (every
-    scenario runs several TTLs). Then ``info`` carries the headline metric ``mean_task_cost_s`` (mean
-    cost of the tasks that arrived more than one TTL before the end: a finished task its delay, a
-    dropped one ``ttl_s + drop_penalty_s``), ``total_cost_s``, ``scored_tasks``, ``completion_rate``,
-    ``drop_rate``, ``mean_delay_s`` and ``p95_delay_s`` (finished tasks only), ``mean_isl_utilization``,
-    ``peak_isl_utilization`` and ``csat_load_jain``.
+    scenario runs several TTLs); ``info["metrics_final"]`` is True in that step's info only.
+    Terminal mask: the observation returned with the last step shows the state at the end, with the
+    masks of that moment, but no agent acts on it (``env.agents`` is empty; ``step`` raises until
+    ``reset``). In it, as at every step, each agent with nothing to decide (often most of them) has an
+    all-zero ``action_mask``. A library that samples from the mask must not be fed one: TorchRL's masked
+    samplers raise on an all-zero mask; wrap the env in ``leo_envs.wrappers.HoldWhenIdle`` (the mask
+    then allows hold, 0, which the env ignores). Vector envs reset on their own: SuperSuit's vector env
+    (``agents.supersuit_sb3.make_sb3_vec_env``) returns the next episode's first observation with the
+    done flags and puts each agent's terminal one in ``info["terminal_observation"]``; SuperSuit does
+    not use masks, and an action for an idle agent is ignored.
+
+    ## Info
+    One dict shared by all agents (team-level content), with the same keys and types at reset and at every
+    step (TorchRL builds its specs from the first reset). Per slot: ``rewards`` (``holding``, ``drop``),
+    ``transitions``, ``masked_actions`` (this slot), ``finished_in_slot``, ``dropped_in_slot``, ``t_s``.
+    Episode metrics, running from reset (their values if the episode ended now), final at the last step:
+    the headline ``mean_task_cost_s`` (mean cost of the tasks that arrived more than one TTL before now:
+    a finished task its delay, a dropped one ``ttl_s + drop_penalty_s``; 0.0 while ``scored_tasks`` is 0),
+    ``total_cost_s`` (minus the team return so far), ``scored_tasks``, ``mean_delay_s`` and
+    ``p95_delay_s`` (finished tasks only, 0.0 before the first), ``completion_rate``, ``drop_rate``,
+    ``mean_isl_utilization``, ``peak_isl_utilization``, ``csat_load_jain``, ``finished_tasks``,
+    ``arrived_tasks``, ``drops_by_reason`` (``ttl``, ``buffer``, ``sat_failure``), ``masked_actions_total``;
+    and ``metrics_final`` (bool), True only at the episode's last step. Read the results where
+    ``metrics_final`` is True, not where a key appears. (SuperSuit 3.11's ``pettingzoo_env_to_vec_env_v1``
+    merges the next episode's reset info over the last step's, so its done-step metrics are the new
+    episode's first; ``make_sb3_vec_env`` keeps the last step's.)
 
     ## Arguments
     ``parallel_env(scenario="iridium", render_mode=None, **overrides)``: scenarios ``tiny``,
     ``iridium``, ``starlink_shell1``; every field of ``OffloadRoutingConfig`` can be overridden
     (unknown keys or bad values raise ``ValueError``). ``render_mode``: ``"rgb_array"`` or ``"human"``.
-    All info dicts of a step are one shared dict (team-level content).
 
     ## Version History
     * v1: the reward is the objective (time in system of every task plus drop costs; per-agent shares
       in ``hop`` mode; default mode ``team``); the TTL drops every part of a task wherever it is;
       headline metric ``mean_task_cost_s``; ``tiny`` runs 800 slots (four TTLs); named observation
-      columns (``types.OBS``) and a typed ``sim.state``.
+      columns (``types.OBS``) and a typed ``sim.state``; the same info keys at reset and every step
+      (running episode metrics, ``metrics_final``).
     * v0: initial release.
     """
 
@@ -221,20 +242,21 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
         return {a: {"observation": o, "action_mask": m} for a, o, m in zip(self.agents, sim.obs, masks)}
 
     def _info(self, final: bool) -> dict:
+        """The same keys with the same types at reset and at every step; the episode metrics are the
+        running values until the last step, where ``metrics_final`` turns True."""
         sim = self.sim
-        info = {
+        return {
             "rewards": dict(sim.terms),
             "transitions": sim.transitions(),
-            "masked_actions": int(np.count_nonzero(sim.masked_now)) if hasattr(sim, "masked_now") else 0,
+            "masked_actions": int(np.count_nonzero(sim.masked_now)),
             "finished_in_slot": sim.finished_now,
             "dropped_in_slot": sim.dropped_now,
-            "t_s": sim.t,
+            "t_s": float(sim.t),
+            **sim.metrics(),
+            "drops_by_reason": dict(sim.drops_by_reason),
+            "masked_actions_total": sim.counts["masked_actions"],
+            "metrics_final": final,
         }
-        if final:
-            info.update(sim.metrics())
-            info["drops_by_reason"] = dict(sim.drops_by_reason)
-            info["masked_actions_total"] = sim.counts["masked_actions"]
-        return info
 
     def state(self) -> np.ndarray:
         return self.sim.obs.reshape(-1).copy()
