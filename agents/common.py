@@ -16,6 +16,22 @@ CHECKPOINT_DIR = "checkpoint"
 META_FILE = "meta.json"
 WEIGHTS_FILE = "model.pt"
 
+# Training episodes reset with seeds from TRAINING_SEED_BASE up (run seed s: TRAINING_SEED_BASE + s * 10**6 + e
+# for its e-th episode), evaluation with 1000 s + e, validation from 3_000_000: never the same instance.
+TRAINING_SEED_BASE = 10**8
+TRAINING_SEEDS_PER_RUN = 10**6
+
+
+def training_seed(run_seed: int, episode: int = 0) -> int:
+    """The env seed of a training run's ``episode``-th reset (disjoint from evaluation and validation)."""
+    return TRAINING_SEED_BASE + int(run_seed) * TRAINING_SEEDS_PER_RUN + int(episode)
+
+
+def training_seed_range(run_seed: int) -> list[int]:
+    """[first, last] env seed a training run may use (recorded in meta.json)."""
+    first = training_seed(run_seed)
+    return [first, first + TRAINING_SEEDS_PER_RUN - 1]
+
 
 def setup_torch(seed: int, threads: int = 1) -> None:
     """Seed everything and pin the thread count (small nets: one thread is fastest and deterministic)."""

@@ -4,8 +4,9 @@ SB3's ``DQN`` bootstraps from max_a Q_target(s', a) and ignores masks. ``MaskedD
 ``train`` for the Double-DQN target
     y = r + gamma (1 - done) Q_target(s', argmax over unmasked a' of Q_online(s', a')),
 applies the ``action_mask`` of Dict observations when acting (greedy and epsilon-random alike), and decays
-epsilon per episode (the paper: epsilon <- 0.995 epsilon). Everything else (replay, logger, callbacks,
-save/load) is SB3's. SB3 ``.zip`` files are pickles: load only files you trust (your own checkpoints).
+epsilon per episode from ``epsilon_start`` (the paper: epsilon <- 0.995 epsilon). Everything else (replay,
+logger, callbacks, save/load) is SB3's. SB3 ``.zip`` files are pickles: load only files you trust (your own
+checkpoints).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def masked_argmax(q: th.Tensor, mask: th.Tensor) -> th.Tensor:
 
 
 class MaskedDoubleDQN(DQN):
-    def __init__(self, *args, epsilon_decay: float = 0.995, **kwargs):
-        self.epsilon_decay = epsilon_decay
+    def __init__(self, *args, epsilon_decay: float = 0.995, epsilon_start: float = 1.0, **kwargs):
+        self.epsilon_decay, self.epsilon_start = epsilon_decay, epsilon_start
         self.explore_rng = np.random.default_rng(kwargs.get("seed"))
         super().__init__(*args, **kwargs)
 
@@ -76,5 +77,6 @@ class MaskedDoubleDQN(DQN):
 
     def _on_step(self) -> None:
         super()._on_step()
-        self.exploration_rate = max(self.exploration_final_eps, self.epsilon_decay**self._episode_num)
+        self.exploration_rate = max(self.exploration_final_eps,
+                                    self.epsilon_start * self.epsilon_decay**self._episode_num)
         self.logger.record("rollout/exploration_rate", self.exploration_rate)

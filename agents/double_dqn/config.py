@@ -18,7 +18,11 @@ class DoubleDQNConfig:
     lr: float = 1e-3
     """Adam learning rate (the paper: 0.001)"""
     gamma: float = 0.99
-    """discount (the paper: 0.99)"""
+    """discount of the per-instance fine-tuning (the paper: 0.99)"""
+    pretrain_gamma: float = 0.0
+    """discount while training across instances: 0 learns what each step's assignment does to log EDR,
+    which carries over between instances (at 0.99 the greedy policy did worse on 30 held-out
+    medium-traffic instances: EDR 8.97e6 against 1.00e7 J/s)"""
     epsilon_decay: float = 0.995
     """epsilon <- epsilon_decay ** episodes (the paper: 0.995)"""
     epsilon_min: float = 0.05
@@ -35,10 +39,12 @@ class DoubleDQNConfig:
     """environment steps between gradient steps"""
     target_update_interval: int = 500
     """environment steps between target-network copies"""
-    energy_weight: float = 1.0
-    """weight of the energy shaping term in the training env (the env's default: 1); shaping sums to zero
-    over an episode, so any weight leaves the best policy unchanged and only changes how early a step's
-    energy shows in the reward"""
+    instance_episodes: int = 150
+    """the paper's protocol: before acting on an instance, fine-tune a copy of the trained network on it for
+    this many episodes and play the best assignment found (the paper trains 500 per instance); 0: the
+    trained network acts greedily, one pass, no search"""
+    instance_epsilon: float = 0.3
+    """epsilon at the start of fine-tuning (then times epsilon_decay per episode)"""
     input_stats_episodes: int = 30
     """random (masked) episodes whose observations set the network's input standardisation"""
     validate_every: int = 25

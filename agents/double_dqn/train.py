@@ -10,12 +10,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from tqdm import tqdm
 
-from agents.common import CHECKPOINT_DIR, META_FILE, WEIGHTS_FILE, save_weights, setup_torch, write_json
+from agents.common import (
+    CHECKPOINT_DIR,
+    META_FILE,
+    WEIGHTS_FILE,
+    save_weights,
+    setup_torch,
+    training_seed,
+    training_seed_range,
+    write_json,
+)
 from leo_envs import __version__, aggregation_v1
 
 from .agent import MaskedDoubleDQN
@@ -59,12 +69,41 @@ def fit_input_scaling(model: MaskedDoubleDQN, cfg: DoubleDQNConfig) -> None:
         net.set_input_scaling(obs)
 
 
-def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None) -> MaskedDoubleDQN:
+# Double DQN learns the objective in increments: log_edr pays each step's change of log EDR (its sum is
+# log EDR minus a constant of the instance); deadline and invalid charge as in the env's default return
+TRAINING_REWARD = {"edr_weight": 0.0, "delay_weight": 0.0, "energy_weight": 0.0, "log_edr_weight": 1.0}
+
+
+class TrainingSeeds(gym.Wrapper):
+    """Maps the reset seeds SB3 passes (the run seed, then none) into the run's training range, so no
+    training instance is an evaluation (1000 s + e) or validation instance."""
+
+    def __init__(self, env: gym.Env, run_seed: int):
+        super().__init__(env)
+        self.run_seed = run_seed
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            seed = training_seed(self.run_seed, seed - self.run_seed)
+        return self.env.reset(seed=seed, options=options)
+
+
+def training_env(scenario: str, run_seed: int):
+    return TrainingSeeds(aggregation_v1.env(scenario, **TRAINING_REWARD), run_seed)
+
+
+def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None, *, gamma: float | None = None,
+                learning_starts: int | None = None, target_update_interval: int | None = None,
+                epsilon_start: float = 1.0, seed: int | None = None) -> MaskedDoubleDQN:
+    """The model for training across instances (``pretrain_gamma``) unless fine-tuning overrides."""
     return MaskedDoubleDQN(
-        PerSatelliteDQNPolicy, env, learning_rate=cfg.lr, gamma=cfg.gamma, epsilon_decay=cfg.epsilon_decay,
-        exploration_final_eps=cfg.epsilon_min, buffer_size=cfg.buffer_size, learning_starts=cfg.learning_starts,
-        batch_size=cfg.batch_size, train_freq=cfg.train_freq, target_update_interval=cfg.target_update_interval,
-        policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=cfg.seed, device="cpu",
+        PerSatelliteDQNPolicy, env, learning_rate=cfg.lr, gamma=cfg.pretrain_gamma if gamma is None else gamma,
+        epsilon_decay=cfg.epsilon_decay, epsilon_start=epsilon_start, exploration_final_eps=cfg.epsilon_min,
+        buffer_size=cfg.buffer_size,
+        learning_starts=cfg.learning_starts if learning_starts is None else learning_starts,
+        batch_size=cfg.batch_size, train_freq=cfg.train_freq,
+        target_update_interval=target_update_interval or cfg.target_update_interval,
+        policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=cfg.seed if seed is None else seed, device="cpu",
         tensorboard_log=tensorboard,
     )
 
@@ -158,6 +197,7 @@ def save_checkpoint(model: MaskedDoubleDQN, cfg: DoubleDQNConfig, out: Path) -> 
 
 def model_meta(model: MaskedDoubleDQN, cfg: DoubleDQNConfig) -> dict:
     return {"agent": "double_dqn", "env": "aggregation", "version": __version__, "config": cfg.to_dict(),
+            "training_seeds": training_seed_range(cfg.seed),
             "step": int(model.num_timesteps), "episode": int(model._episode_num)}
 
 
@@ -175,7 +215,7 @@ def train(cfg: DoubleDQNConfig, out: Path, resume: bool = False, progress: bool 
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
     total = cfg.steps or int(round(cfg.episodes * mean_episode_length(cfg.scenario)))
-    env = aggregation_v1.env(cfg.scenario, energy_weight=cfg.energy_weight, shaping_gamma=cfg.gamma)
+    env = training_env(cfg.scenario, cfg.seed)
     ck = out / CHECKPOINT_DIR / "sb3_model.zip"
     if resume and ck.is_file():
         model = MaskedDoubleDQN.load(ck, env=env, device="cpu")  # our own checkpoint: trusted
@@ -196,24 +236,44 @@ def train(cfg: DoubleDQNConfig, out: Path, resume: bool = False, progress: bool 
 
 
 class DoubleDQNPolicy:
-    """A trained Double DQN behind the policy interface (greedy over the masked Q-values)."""
+    """A trained Double DQN behind the policy interface. With ``instance_episodes`` > 0 (the paper's
+    protocol) it fine-tunes a copy of the network on each new instance at its first step and plays the
+    best assignment found (``finetune.fine_tune``); with 0 it acts greedily over the masked Q-values."""
 
     name = "double_dqn"
     reset_options = None
 
-    def __init__(self, env, model: MaskedDoubleDQN):
-        self.env, self.model = env, model
+    def __init__(self, env, model: MaskedDoubleDQN, cfg: DoubleDQNConfig, weights: dict):
+        self.env, self.model, self.cfg, self.weights = env, model, cfg, weights
+        self.seed = cfg.seed
+        self._plan: list[int] = []
+        self._plan_for = None
 
     @classmethod
     def load(cls, env, weights: dict, cfg: DoubleDQNConfig) -> DoubleDQNPolicy:
         model = build_model(cfg, env)
         model.policy.load_state_dict(weights["policy"])
-        return cls(env, model)
+        return cls(env, model, cfg, weights)
 
     def reset(self, seed: int | None = None) -> None:
-        pass
+        self.seed = self.cfg.seed if seed is None else int(seed)
 
-    def act(self, observation: dict) -> int:
+    def greedy(self, observation: dict) -> int:
         action, _ = self.model.predict(observation, deterministic=True)
         return int(action)
 
+    def act(self, observation: dict) -> int:
+        if self.cfg.instance_episodes <= 0:
+            return self.greedy(observation)
+        from .finetune import fine_tune
+
+        core = self.env.unwrapped
+        if self._plan_for is not core.state:  # a new episode: search this instance
+            self._plan = fine_tune(self.weights, self.cfg, core.config, core.instance, seed=self.seed)
+            self._plan_for = core.state
+            self._played = 0
+        step = self._played
+        self._played += 1
+        if step < len(self._plan) and observation["action_mask"][self._plan[step]]:
+            return self._plan[step]
+        return self.greedy(observation)  # the replay is exact; a guard, never reached in tests

@@ -19,6 +19,8 @@ from agents.common import (
     read_meta,
     save_weights,
     setup_torch,
+    training_seed,
+    training_seed_range,
     write_json,
 )
 from leo_envs import __version__, offload_routing_v1
@@ -43,7 +45,7 @@ def save_checkpoint(out: Path, cfg: MADQNConfig, agent: MADQNAgent, replay: Repl
     save_weights(ck / WEIGHTS_FILE, {**agent.state_dict(), "torch_rng": torch.get_rng_state()})
     replay.save(ck / "replay.npz")
     meta = {"agent": "madqn", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
-            **counters, "rng": rng.bit_generator.state}
+            "training_seeds": training_seed_range(cfg.seed), **counters, "rng": rng.bit_generator.state}
     write_json(ck / META_FILE, meta)
     # the evaluable model beside it: weights of the online net + what is needed to rebuild it
     save_weights(out / WEIGHTS_FILE, {"online": agent.online.state_dict()})
@@ -86,7 +88,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
                     cfg.scenario, constellation=key[0], task_rate_hz=key[1], isl_tx_power_w=key[2],
                     csat_every=key[3])
             env = variants[key]
-        env.reset(seed=cfg.seed * 100_003 + counters["episode"])
+        env.reset(seed=training_seed(cfg.seed, counters["episode"]))
         obs, mask = env.observation_arrays()
         episode_return, info = 0.0, {}
         while env.agents and counters["step"] < cfg.steps:

@@ -17,7 +17,7 @@ class Batch:
 
 def test_double_dqn_target_by_hand():
     env = aggregation_v1.env("tiny")
-    model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16, gamma=0.9), env)
+    model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16, pretrain_gamma=0.9), env)
     with torch.no_grad():
         for p in model.q_net_target.parameters():
             p.add_(torch.randn_like(p))
@@ -61,7 +61,7 @@ def test_masked_action_never_chosen(seed, deterministic):
 
 def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
     cfg = DoubleDQNConfig(scenario="tiny", steps=300, learning_starts=100, train_freq=1, hidden=32,
-                          checkpoint_every=100)
+                          checkpoint_every=100, instance_episodes=0)  # the loaded policy acts greedily
     train(cfg, tmp_path / "a", progress=False)
     train(cfg, tmp_path / "b", progress=False)
     wa, wb = load_weights(tmp_path / "a" / "model.pt"), load_weights(tmp_path / "b" / "model.pt")
@@ -123,3 +123,36 @@ def test_model_pt_holds_the_best_validated_weights(tmp_path):
     train(DoubleDQNConfig(**{**cfg.to_dict(), "hidden": 8}), tmp_path, progress=False)
     assert json.loads((tmp_path / "meta.json").read_text())["config"]["hidden"] == 8
     assert load_policy(tmp_path, aggregation_v1.env("tiny")).model.policy.q_net.q_net[0].out_features == 8
+
+
+def test_fine_tuning_replays_its_best_episode_and_never_loses_to_the_trained_policy(tmp_path):
+    """The paper's protocol: the plan fine-tuned on an instance replays the best episode it found, which is
+    at least as good as the trained network's own greedy episode, and the same seed gives the same plan."""
+    import dataclasses
+
+    from agents.double_dqn.finetune import fine_tune, plan_metrics
+    from leo_envs.envs.aggregation.dynamics import objective
+
+    cfg = DoubleDQNConfig(scenario="low_traffic", steps=300, learning_starts=100, hidden=16, validate_every=0,
+                          instance_episodes=8)
+    train(cfg, tmp_path, progress=False)
+    env = aggregation_v1.env("low_traffic")
+    zero_shot = load_policy(tmp_path, env)
+    zero_shot.cfg = dataclasses.replace(zero_shot.cfg, instance_episodes=0)
+    tuned = load_policy(tmp_path, env)
+    for seed in (3, 4):
+        results = {}
+        for name, policy in (("zero_shot", zero_shot), ("tuned", tuned)):
+            policy.reset(seed)
+            obs, _ = env.reset(seed=seed)
+            done = False
+            while not done:
+                obs, _, terminated, truncated, info = env.step(policy.act(obs))
+                done = terminated or truncated
+            results[name] = info
+        assert objective(results["tuned"]) >= objective(results["zero_shot"])
+        env.reset(seed=seed)
+        inst = env.unwrapped.instance
+        plan = fine_tune(tuned.weights, cfg, env.unwrapped.config, inst, seed=seed)
+        assert plan == fine_tune(tuned.weights, cfg, env.unwrapped.config, inst, seed=seed)
+        assert plan_metrics(env.unwrapped.config, inst, plan)["edr_j_per_s"] == results["tuned"]["edr_j_per_s"]

@@ -127,3 +127,39 @@ def test_cdssq_adds_a_satellite_when_the_working_ones_cannot_cover():
             room = inst.capacity_bits - inst.volume_bits[inst.working]
             assert v == env.m or inst.bits[inst.transfer].sum() <= np.clip(room, 0, None).sum()
     assert grew > 0 and none > 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_log_edr_term_sums_to_log_edr_and_ranks_episodes_of_an_instance(level):
+    """The training reward Double DQN uses: log_edr sums to log EDR minus a constant of the instance, so on
+    one instance (replayed with the ``instance`` reset option) it ranks policies exactly as EDR does."""
+    env = aggregation_v1.env(level, edr_weight=0.0, delay_weight=0.0, energy_weight=0.0, log_edr_weight=1.0)
+    for seed in range(3):
+        env.reset(seed=seed)
+        inst = env.unwrapped.instance
+        sums, edrs = [], []
+        for name in ("random", "greedy", "fastest_link", "ant_colony"):
+            policy = make_aggregation_baseline(name, env, 0, **({"rounds": 4} if name == "ant_colony" else {}))
+            policy.reset(seed)
+            obs, _ = env.reset(seed=seed, options={"instance": inst})
+            assert env.unwrapped.instance is inst
+            total, done = 0.0, False
+            while not done:
+                obs, r, terminated, truncated, info = env.step(policy.act(obs))
+                assert r == pytest.approx(sum(info["rewards"].values()))
+                total += info["rewards"]["log_edr"]
+                done = terminated or truncated
+            sums.append(total)
+            edrs.append(info["edr_j_per_s"])
+        offsets = np.log(np.maximum(edrs, 1e-300)) - np.array(sums)  # the instance's constant
+        assert np.ptp(offsets[np.array(edrs) > 0]) < 1e-9
+        assert np.argsort(sums, kind="stable").tolist() == np.argsort(edrs, kind="stable").tolist()
+
+
+def test_instance_option_is_checked():
+    env = aggregation_v1.env("tiny")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"options\['instance'\]"):
+        env.reset(options={"instance": "seed 0"})
+    with pytest.raises(ValueError, match="working_sats"):
+        env.reset(options={"instance": env.unwrapped.instance, "working_sats": 1})

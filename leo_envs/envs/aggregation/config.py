@@ -59,6 +59,7 @@ class AggregationConfig:
     delay_scale_s: float = 0.01  # s
     energy_weight: float = 1.0  # shaping: potential -(transfer + extra compute energy) / energy_scale_j
     energy_scale_j: float = 10.0  # J
+    log_edr_weight: float = 0.0  # per step: the change of log(E / max(dT, 1 ms)) (sums to log EDR - a constant)
     shaping_gamma: float = 1.0  # the shaping pays shaping_gamma phi(s') - phi(s): set a discounting learner's gamma
 
 
@@ -100,6 +101,7 @@ RANGES: dict[str, Range] = {
     "deadline_weight": Range(0.0, 1e6),
     "invalid_weight": Range(0.0, 1e6),
     "edr_weight": Range(0.0, 1e6),
+    "log_edr_weight": Range(0.0, 1e6),
     "shaping_gamma": Range(0.0, 1.0),
     "energy_scale_j": Range(0.0, 1e12, low_open=True),
     "delay_scale_s": Range(0.0, 1e6, low_open=True),

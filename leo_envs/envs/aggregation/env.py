@@ -16,7 +16,7 @@ from .rewards import TERMS, RewardTerms
 from .types import COMP_POWER_SCALE_W, AggregationInstance, ObservationLayout
 
 OBS_HIGH = 1e3  # features are clipped to [-OBS_HIGH, OBS_HIGH]
-RESET_OPTIONS = ("working_sats",)
+RESET_OPTIONS = ("working_sats", "instance")
 
 
 class AggregationEnv(gym.Env, ScenarioEnv):
@@ -64,13 +64,18 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     at the first and the last state), so they sum to zero over every episode. The undiscounted return is
     exactly ``EDR / edr_scale - 0.001 violations - 0.1 masked actions`` at the default weights. A learner
     that discounts by gamma should pass ``shaping_gamma=gamma`` (shaping gamma phi(s') - phi(s)).
+    ``log_edr`` (weight 0 by default) pays each step's change of log(E / max(dT, 1 ms)), E the net energy
+    saved if the rest were free and dT the delay added so far (at the end: the episode's): its sum is
+    log EDR minus a constant of the instance, so it ranks one instance's episodes as EDR does, step by
+    step (Double DQN trains on it with ``edr_weight=0``).
 
     ## Episode End
     Terminates when every business of the sleeping satellites has been reassigned (or found no room);
     truncated after ``ceil(step_limit_factor x K)`` steps for K businesses to reassign. A business still
     unassigned at the end keeps its satellite awake (no saving), runs there and counts as a deadline
     violation. ``info["metrics_final"]`` is True at the last step only. ``reset(options={"working_sats":
-    V})`` overrides V for one episode (``"all"`` or M: no aggregation).
+    V})`` overrides V for one episode (``"all"`` or M: no aggregation); ``reset(options={"instance":
+    env.unwrapped.instance})`` replays an instance (per-instance optimisers such as Double DQN's fine-tuning).
     Terminal mask: the observation after the last step has an all-zero ``action_mask`` (and
     ``action_masks()`` is all False); so does the first observation of an episode with nothing to reassign
     (V = M, or no satellite can take any business: common at ``high_traffic``), whose one step ignores the
@@ -144,7 +149,15 @@ class AggregationEnv(gym.Env, ScenarioEnv):
             if not ok:
                 raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
                                  f"integer in [1, {self.m}]")
-        self.instance = self.generator.generate(self.np_random, working)
+        if "instance" in options:
+            if not isinstance(options["instance"], AggregationInstance) or options["instance"].num_sats != self.m:
+                raise ValueError(f"options['instance']: {type(options['instance']).__name__}; expected an "
+                                 f"AggregationInstance of {self.m} service satellites (e.g. env.unwrapped.instance)")
+            if "working_sats" in options:
+                raise ValueError("options: 'instance' fixes the working satellites; do not pass 'working_sats' too")
+            self.instance = options["instance"]
+        else:
+            self.instance = self.generator.generate(self.np_random, working)
         self.state = AggregationState(self.instance)
         self.rewards = RewardTerms(self.config)
         self.rewards.start(self.state)
