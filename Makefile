@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: test reproduce lint bench leaderboard clean
+.PHONY: test reproduce lint bench bench-quality leaderboard clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ lint: $(STAMP)
 # the speed suite: benchmarks/results/*.json and BENCHMARKS.md (generated, never hand-edited)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# time to quality (long: trains every learner at four budgets), then re-renders BENCHMARKS.md
+bench-quality: $(STAMP)
+	$(BIN)/python benchmarks/bench_quality.py
+	$(BIN)/python benchmarks/run_all.py --render-only
 
 # every agent on every registered scenario, >= 5 seeds: LEADERBOARD.md, leaderboard.csv/json
 # (trained checkpoints from results/runs, written by `make reproduce`)

@@ -86,8 +86,37 @@ def render(results: Path) -> str:
     for r in train["results"]:
         lines.append(f"| {r['env']} | {r['ours']} | {r['ours_per_s']:.0f} | {r['reference']} | "
                      f"{r['reference_per_s']:.0f} | {r['ratio']:.2f} |")
+    lines += quality_section(results)
     lines.append("")
     return "\n".join(lines)
+
+
+def quality_section(results: Path) -> list[str]:
+    """The time-to-quality table (``benchmarks/bench_quality.py``, ``make bench-quality``), when measured."""
+    path = results / "quality.json"
+    if not path.is_file():
+        return []
+    quality = json.loads(path.read_text())
+    lines = ["", "## Time to quality (`make bench-quality`: training wall time until the evaluation reaches a "
+             "baseline)", "",
+             f"Each learner trains from scratch (seed 0) to {', '.join(f'{f:g}' for f in quality['fractions'])} "
+             f"of {quality['budget']:g} x its quick budget; after each run its checkpoint plays "
+             f"{quality['seeds']} evaluation seeds beside the baseline on the same seeds. The time is the training "
+             "wall time of the first budget that reaches the baseline's headline metric (evaluation time apart).",
+             "", "| env | scenario | learner | target | target value | reached at (steps) | training wall time | "
+             "learner's value then | best in budget | evaluation time per run |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in quality["results"]:
+        metric = r["metric"]
+        best = (min if r["better"] == "lower" else max)(run[metric] for run in r["runs"])
+        eval_s = sum(run["eval_wall_s"] for run in r["runs"]) / len(r["runs"])
+        for name, t in r["targets"].items():
+            hit = t["reached"]
+            when = (f"{hit['steps']} | {hit['train_wall_s']:.0f} s | {hit[metric]:.4g}" if hit else
+                    f"not reached in budget ({r['budget_steps']} steps) | - | -")
+            lines.append(f"| {r['env']} | {r['scenario']} | {r['learner']} | {name} ({metric}) | {t['value']:.4g} | "
+                         f"{when} | {best:.4g} | {eval_s:.0f} s |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny budgets (CI checks the outputs' schema)")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--out", type=Path, default=HERE.parent / "BENCHMARKS.md")
+    parser.add_argument("--render-only", action="store_true", help="render BENCHMARKS.md from the results as they are")
     args = parser.parse_args(argv)
-    run(args.results, args.smoke)
+    if not args.render_only:
+        run(args.results, args.smoke)
     args.out.write_text(render(args.results))
     print(f"wrote {args.out}")
     return 0

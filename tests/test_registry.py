@@ -120,7 +120,7 @@ def toy_spec(runs_seen: list) -> EnvSpec:
         learners=(LearnerSpec(name="best_constant", config=BestConstantConfig, train=train_best_constant,
                               policy=load_best_constant),),
         reference_baseline="always_one", extra_plots=(hit_plot,), leaderboard_checkpoints=checkpoints,
-        calibrate=calibrate_toy)
+        calibrate=calibrate_toy, quality_scenario="tiny", quality_targets=("always_zero", "always_one"))
 
 
 @pytest.fixture
@@ -232,3 +232,25 @@ def test_no_script_dispatches_on_an_env_name():
     names = set(SPECS) | {lr.name for spec in SPECS.values() for lr in spec.learners}
     found = {path: hits for path in SCANNED if (hits := dispatch_lines((ROOT / path).read_text(), names))}
     assert not found, found
+
+
+def test_time_to_quality_loops_over_the_specs(toy, tmp_path):
+    """bench_quality trains the toy learner at growing budgets until it reaches each target, and the
+    BENCHMARKS.md section renders from its JSON."""
+    import json
+
+    from benchmarks import bench_quality
+    from benchmarks.run_all import quality_section
+
+    out = tmp_path / "quality.json"
+    bench_quality.main(["--envs", "toy", "--seeds", "3", "--out", str(out)])
+    result = json.loads(out.read_text())["results"][0]
+    assert result["learner"] == "best_constant" and result["budget_steps"] == 50
+    one = result["targets"]["always_one"]
+    runs = result["runs"]
+    # the first budget whose learned action is 1 reaches always_one (p(one) = 0.8): same hit rate
+    assert one["reached"] is not None and one["reached"]["hit_rate"] >= one["value"]
+    assert all(r["hit_rate"] < one["value"] for r in runs if r["steps"] < one["reached"]["steps"])
+    assert result["targets"]["always_zero"]["reached"]["steps"] <= one["reached"]["steps"]
+    table = "\n".join(quality_section(tmp_path))
+    assert "| toy | tiny | best_constant | always_one (hit_rate) |" in table

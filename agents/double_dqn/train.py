@@ -46,6 +46,14 @@ def mean_episode_length(scenario: str, samples: int = 20) -> float:
     return float(np.mean(lengths))
 
 
+QUICK_EPISODES = 150  # make reproduce's budget per traffic level (the paper: 500)
+
+
+def quick_steps(scenario: str) -> int:
+    """The quick budget in steps: QUICK_EPISODES episodes of the scenario's mean length."""
+    return int(round(QUICK_EPISODES * mean_episode_length(scenario)))
+
+
 def random_observations(scenario: str, episodes: int, seed: int) -> np.ndarray:
     """Observations of ``episodes`` episodes under random masked actions (instances apart from the
     evaluation's, which reset with seeds 1000 s + e)."""

@@ -58,8 +58,20 @@ class LearnerSpec:
     """Names of ``train.py`` options (beyond seed, scenario and steps) that are fields of its config,
     e.g. ``("randomize",)`` for ``--no-randomize``."""
 
+    quick_budget: Ref | None = None
+    """``quick_budget(scenario) -> steps``: the learner's quick training budget (``make reproduce``'s), which
+    ``benchmarks/bench_quality.py`` scales; None: its config's default ``steps``."""
+
     def make_config(self, **fields: Any) -> Any:
         return resolve(self.config)(**fields)
+
+    def quick_steps(self, scenario: str) -> int:
+        if self.quick_budget is not None:
+            return int(resolve(self.quick_budget)(scenario))
+        steps = self.make_config(seed=0).steps
+        if steps is None:
+            raise ValueError(f"{self.name}: no quick_budget and no default steps in its config")
+        return int(steps)
 
     def load(self, checkpoint_dir: Path, env: Any, meta: dict) -> Policy:
         """The policy saved in ``checkpoint_dir`` (its ``meta.json`` already read into ``meta``)."""
@@ -121,6 +133,10 @@ class EnvSpec:
     """``calibrate(seeds, scenario) -> Markdown table`` of the baselines beside the source paper's figures
     (``benchmarks/calibration.py``); ``scenario`` None means the hook's own; hooks tied to fixed paper
     instances ignore it."""
+    quality_scenario: str | None = None
+    """Where ``benchmarks/bench_quality.py`` times the learners (None: the env is not in that benchmark)."""
+    quality_targets: tuple[str, ...] = ()
+    """Baselines whose primary metric on ``quality_scenario`` each learner is timed to reach, in order."""
     learner_table: dict[str, LearnerSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -131,6 +147,11 @@ class EnvSpec:
         for s in (self.default_scenario, self.test_scenario):
             if s not in self.scenarios:
                 raise ValueError(f"{self.name}: scenario {s!r} is not one of {self.scenarios}")
+        if self.quality_scenario is not None and self.quality_scenario not in self.scenarios:
+            raise ValueError(f"{self.name}: quality scenario {self.quality_scenario!r} is not a scenario")
+        for b in self.quality_targets:
+            if b not in self.baselines:
+                raise ValueError(f"{self.name}: quality target {b!r} is not a baseline")
         if self.reference_baseline is not None and self.reference_baseline not in self.baselines:
             raise ValueError(f"{self.name}: reference baseline {self.reference_baseline!r} is not a baseline")
         object.__setattr__(self, "learner_table", {lr.name: lr for lr in self.learners})
