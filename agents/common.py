@@ -22,6 +22,20 @@ TRAINING_SEED_BASE = 10**8
 TRAINING_SEEDS_PER_RUN = 10**6
 
 
+class TrainClock:
+    """Training wall time of a run, summed over its invocations (``prior``: what the checkpoint resumed
+    from had recorded)."""
+
+    def __init__(self, prior: float = 0.0):
+        import time
+
+        self._now = time.perf_counter
+        self.prior, self.started = float(prior), time.perf_counter()
+
+    def total_s(self) -> float:
+        return self.prior + self._now() - self.started
+
+
 def training_seed(run_seed: int, episode: int = 0) -> int:
     """The env seed of a training run's ``episode``-th reset (disjoint from evaluation and validation)."""
     return TRAINING_SEED_BASE + int(run_seed) * TRAINING_SEEDS_PER_RUN + int(episode)

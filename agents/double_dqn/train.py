@@ -12,6 +12,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+from stable_baselines3 import __version__ as sb3_version
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from tqdm import tqdm
@@ -20,6 +21,8 @@ from agents.common import (
     CHECKPOINT_DIR,
     META_FILE,
     WEIGHTS_FILE,
+    TrainClock,
+    read_meta,
     save_weights,
     setup_torch,
     training_seed,
@@ -205,7 +208,8 @@ def save_checkpoint(model: MaskedDoubleDQN, cfg: DoubleDQNConfig, out: Path) -> 
 
 def model_meta(model: MaskedDoubleDQN, cfg: DoubleDQNConfig) -> dict:
     return {"agent": "double_dqn", "env": "aggregation", "version": __version__, "config": cfg.to_dict(),
-            "training_seeds": training_seed_range(cfg.seed),
+            "training_seeds": training_seed_range(cfg.seed), "library": "stable-baselines3",
+            "library_version": sb3_version, "train_wall_s": model.train_clock.total_s(),
             "step": int(model.num_timesteps), "episode": int(model._episode_num)}
 
 
@@ -228,8 +232,10 @@ def train(cfg: DoubleDQNConfig, out: Path, resume: bool = False, progress: bool 
     if resume and ck.is_file():
         model = MaskedDoubleDQN.load(ck, env=env, device="cpu")  # our own checkpoint: trusted
         model.load_replay_buffer(out / CHECKPOINT_DIR / "replay_buffer.pkl")
+        model.train_clock = TrainClock(read_meta(out / CHECKPOINT_DIR).get("train_wall_s", 0.0))
     else:
         model = build_model(cfg, env)
+        model.train_clock = TrainClock()
         fit_input_scaling(model, cfg)
     model.set_logger(configure(str(out), ["csv", "tensorboard"]))
     validate = BestOnValidation(cfg, out, resume=resume and ck.is_file()) if cfg.validate_every else None

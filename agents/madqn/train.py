@@ -15,6 +15,7 @@ from agents.common import (
     META_FILE,
     WEIGHTS_FILE,
     RunLogger,
+    TrainClock,
     load_weights,
     read_meta,
     save_weights,
@@ -39,13 +40,14 @@ def epsilon_at(cfg: MADQNConfig, step: int) -> float:
 
 
 def save_checkpoint(out: Path, cfg: MADQNConfig, agent: MADQNAgent, replay: ReplayBuffer, counters: dict,
-                    rng: np.random.Generator) -> None:
+                    rng: np.random.Generator, clock: TrainClock) -> None:
     ck = out / CHECKPOINT_DIR
     ck.mkdir(parents=True, exist_ok=True)
     save_weights(ck / WEIGHTS_FILE, {**agent.state_dict(), "torch_rng": torch.get_rng_state()})
     replay.save(ck / "replay.npz")
     meta = {"agent": "madqn", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
-            "training_seeds": training_seed_range(cfg.seed), **counters, "rng": rng.bit_generator.state}
+            "training_seeds": training_seed_range(cfg.seed), "library": "torch", "library_version": torch.__version__,
+            "train_wall_s": clock.total_s(), **counters, "rng": rng.bit_generator.state}
     write_json(ck / META_FILE, meta)
     # the evaluable model beside it: weights of the online net + what is needed to rebuild it
     save_weights(out / WEIGHTS_FILE, {"online": agent.online.state_dict()})
@@ -65,6 +67,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     replay = ReplayBuffer(cfg.buffer_size, env.sim.obs_dim, N_ROUTE)
     rng = np.random.default_rng(cfg.seed)
     counters = {"step": 0, "episode": 0, "updates": 0}
+    clock = TrainClock()
     ck = out / CHECKPOINT_DIR
     if resume and (ck / META_FILE).is_file():
         meta = read_meta(ck)
@@ -74,6 +77,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
         replay.load(ck / "replay.npz")
         counters = {k: int(meta[k]) for k in counters}
         rng.bit_generator.state = meta["rng"]
+        clock = TrainClock(meta.get("train_wall_s", 0.0))
     logger = RunLogger(out, LOG_FIELDS, resume=resume)
     bar = tqdm(total=cfg.steps, initial=counters["step"], desc="madqn", unit="slot", disable=not progress)
     next_checkpoint = (counters["step"] // cfg.checkpoint_every + 1) * cfg.checkpoint_every
@@ -116,11 +120,11 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
         logger.log(row, counters["step"])
         bar.set_postfix(cost=f"{row['mean_task_cost_s']:.3f}", done=f"{row['completion_rate']:.2f}", eps=f"{eps:.2f}")
         if counters["step"] >= next_checkpoint:
-            save_checkpoint(out, cfg, agent, replay, counters, rng)
+            save_checkpoint(out, cfg, agent, replay, counters, rng, clock)
             next_checkpoint += cfg.checkpoint_every
         if stop_at is not None and counters["step"] >= stop_at:
             break
-    save_checkpoint(out, cfg, agent, replay, counters, rng)
+    save_checkpoint(out, cfg, agent, replay, counters, rng, clock)
     bar.close()
     logger.close()
     return counters
