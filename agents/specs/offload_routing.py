@@ -107,6 +107,8 @@ SPEC = EnvSpec(
     learners=(
         LearnerSpec(name="madqn", config="agents.madqn.config:MADQNConfig", train="agents.madqn.train:train",
                     policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",)),
+        LearnerSpec(name="ppo_sb3", config="agents.ppo_sb3.config:PPOSB3Config", train="agents.ppo_sb3.train:train",
+                    policy="agents.ppo_sb3.policy:PPOSharedPolicy.load"),
     ),
     extra_plots=(delay_cdf,),
     leaderboard_checkpoints=leaderboard_checkpoints,
