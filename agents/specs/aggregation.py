@@ -71,6 +71,10 @@ SPEC = EnvSpec(
     learners=(
         LearnerSpec(name="double_dqn", config="agents.double_dqn.config:DoubleDQNConfig",
                     train="agents.double_dqn.train:train", policy="agents.double_dqn.train:DoubleDQNPolicy.load"),
+        LearnerSpec(name="maskable_ppo", config="agents.maskable_ppo.config:MaskablePPOConfig",
+                    train="agents.maskable_ppo.train:train",
+                    policy="agents.maskable_ppo.policy:MaskablePPOPolicy.load",
+                    quick_budget="agents.maskable_ppo.train:quick_steps"),
     ),
     reference_baseline="milp_optimal",
     leaderboard_checkpoints=leaderboard_checkpoints,

@@ -1,0 +1,5 @@
+"""sb3-contrib's MaskablePPO on Aggregation-v1 (``train.py aggregation maskable_ppo``)."""
+
+from .config import MaskablePPOConfig
+
+__all__ = ["MaskablePPOConfig"]
