@@ -43,7 +43,8 @@ def test_rllib_one_iteration_with_two_env_runners():
     pytest.importorskip("ray.rllib", reason="Ray RLlib is the optional extra: pip install 'leo-envs[rllib]'")
     from examples.rllib_offload_routing import main
 
-    result = main(["--scenario", "tiny", "--iterations", "1", "--env-runners", "2"])
+    result = main(["--scenario", "tiny", "--iterations", "1", "--env-runners", "2", "--max-cycles", "220",
+                   "--train-batch", "440"])
     assert result["training_iteration"] == 1
     assert result["env_runners"]["num_env_steps_sampled"] > 0
 

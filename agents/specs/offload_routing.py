@@ -109,6 +109,8 @@ SPEC = EnvSpec(
                     policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",)),
         LearnerSpec(name="ppo_sb3", config="agents.ppo_sb3.config:PPOSB3Config", train="agents.ppo_sb3.train:train",
                     policy="agents.ppo_sb3.policy:PPOSharedPolicy.load"),
+        LearnerSpec(name="ppo_rllib", config="agents.ppo_rllib.config:PPORLlibConfig",
+                    train="agents.ppo_rllib.train:train", policy="agents.ppo_rllib.policy:PPORLlibPolicy.load"),
     ),
     extra_plots=(delay_cdf,),
     leaderboard_checkpoints=leaderboard_checkpoints,

@@ -1,0 +1,87 @@
+"""The shared policy of ppo_rllib: its RLModule spec (training and evaluation build the same module from it)
+and the greedy policy ``evaluate.py`` plays.
+
+Evaluation needs no Ray runtime: ``PPORLlibPolicy.load`` builds ``ActionMaskingPPOModule`` locally from
+``module_spec`` (importing ``ray.rllib``, never calling ``ray.init``) and loads the saved torch state_dict
+into it. Each slot it takes the argmax of the logits for every satellite under the mask it was trained
+with (``agents.ppo_rllib.env.policy_mask``: the env's mask, hold only for a satellite with nothing to
+decide, and hold removed for the others unless ``allow_hold``), so no masked action is ever played.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from agents.rllib_support import ActionMaskingPPOModule
+
+from .config import PPORLlibConfig
+from .env import policy_mask
+
+
+def model_config(cfg: PPORLlibConfig) -> dict:
+    """RLlib ``DefaultModelConfig`` keywords of the shared module."""
+    return {"fcnet_hiddens": list(cfg.hidden), "fcnet_activation": "tanh", "head_fcnet_hiddens": [],
+            "vf_share_layers": False}
+
+
+def masked_observation_space(space: spaces.Dict) -> spaces.Dict:
+    """The observation space RLlib's module sees (``MaskedObservationView``): observations + a float mask."""
+    n = space["action_mask"].shape[0]
+    return spaces.Dict({"observations": space["observation"],
+                        "action_mask": spaces.Box(0.0, 1.0, (n,), np.float32)})
+
+
+def module_spec(cfg: PPORLlibConfig, observation_space: spaces.Dict | None = None,
+                action_space: spaces.Space | None = None):
+    """The ``RLModuleSpec`` of the shared policy; with spaces (the env's, per agent) it can be built here."""
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    return RLModuleSpec(module_class=ActionMaskingPPOModule, model_config=model_config(cfg),
+                        observation_space=None if observation_space is None
+                        else masked_observation_space(observation_space),
+                        action_space=action_space)
+
+
+def build_module(env, cfg: PPORLlibConfig):
+    """The shared module for ``env`` (a PettingZoo offload_routing env), freshly initialised, in eval mode."""
+    agent = env.possible_agents[0]
+    module = module_spec(cfg, env.observation_space(agent), env.action_space(agent)).build()
+    module.eval()
+    return module
+
+
+class PPORLlibPolicy:
+    """A trained ppo_rllib module behind the policy interface: greedy over the masked logits."""
+
+    name = "ppo_rllib"
+
+    def __init__(self, env, module, allow_hold: bool = False):
+        self.env, self.module, self.allow_hold = env, module, allow_hold
+
+    @classmethod
+    def load(cls, env, weights: dict, cfg: PPORLlibConfig) -> PPORLlibPolicy:
+        """The policy of a checkpoint: ``weights`` the module's state_dict (model.pt), ``cfg`` from meta.json."""
+        module = build_module(env, cfg)
+        module.load_state_dict(weights)
+        return cls(env, module, cfg.allow_hold)
+
+    def reset(self, seed: int | None = None) -> None:
+        pass
+
+    def logits(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Logits (N, n_actions) under ``policy_mask`` of the env's masks (N, n_actions)."""
+        import torch
+        from ray.rllib.core.columns import Columns
+
+        allowed = policy_mask(mask, self.allow_hold)
+        batch = {Columns.OBS: {"observations": torch.as_tensor(obs, dtype=torch.float32),
+                               "action_mask": torch.as_tensor(allowed)}}
+        with torch.no_grad():
+            return self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS].numpy()
+
+    def act(self, observations: dict) -> dict:
+        obs, mask = self.env.observation_arrays()
+        actions = self.logits(obs, mask).argmax(axis=1)
+        index = self.env.agent_index
+        return {a: int(actions[index[a]]) for a in observations}

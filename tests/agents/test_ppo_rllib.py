@@ -1,0 +1,149 @@
+"""ppo_rllib: RLlib PPO with one shared, masked policy on offload_routing_v1, through train.py and evaluate's
+loader. One training run (Ray is the cost: about 10 s to start and as much to build the algorithm), resumed
+once; the rest needs no Ray."""
+
+import csv
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("ray.rllib", reason="Ray RLlib is the optional extra: pip install 'leo-envs[rllib]'")
+
+from agents.common import load_weights, training_seed_range  # noqa: E402
+from agents.ppo_rllib.env import SeededResets, policy_mask  # noqa: E402
+from agents.registry import load_policy  # noqa: E402
+from leo_envs import offload_routing_v1  # noqa: E402
+
+# tiny with 220-slot episodes (past one TTL, so the headline metric is scored); one env runner, 220 env
+# steps an iteration: every iteration ends an episode
+ARGS = ["offload_routing", "ppo_rllib", "--scenario", "tiny", "--seed", "3", "--no-progress"]
+SMALL = dict(max_cycles=220, train_batch=220, minibatch_size=220, num_epochs=1, num_env_runners=1, hidden=(32, 32))
+
+
+def test_policy_mask_hold_only_when_idle_unless_allowed():
+    mask = np.array([[0, 0, 0, 0], [1, 1, 0, 1], [1, 0, 0, 0]], np.int8)
+    np.testing.assert_array_equal(policy_mask(mask, False), [[1, 0, 0, 0], [0, 1, 0, 1], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(policy_mask(mask, True), [[1, 0, 0, 0], [1, 1, 0, 1], [1, 0, 0, 0]])
+
+
+def test_seeded_resets_ignore_the_given_seed():
+    env = SeededResets(offload_routing_v1.parallel_env("tiny", max_cycles=5), first=10**8 + 2, stride=3)
+    firsts = []
+    for seed in (0, 0, None):
+        obs, _ = env.reset(seed=seed)
+        firsts.append(env.reset_seed)
+    assert firsts == [10**8 + 2, 10**8 + 5, 10**8 + 8]
+    ref = offload_routing_v1.parallel_env("tiny", max_cycles=5)
+    ref_obs, _ = ref.reset(seed=10**8 + 8)
+    assert all(np.array_equal(obs[a]["observation"], ref_obs[a]["observation"]) for a in ref.possible_agents)
+
+
+def _rows(run):
+    with open(run / "progress.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_evaluate_resume(tmp_path, monkeypatch):
+    import ray
+
+    from agents.ppo_rllib.config import PPORLlibConfig
+    from agents.ppo_rllib.train import LEARNER_FILE, train
+    from train import main
+
+    run = tmp_path / "run"
+    loads = []
+    real_load = torch.load
+
+    def recording_load(*args, **kwargs):
+        loads.append((str(args[0]), kwargs.get("weights_only")))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", recording_load)
+    monkeypatch.setattr(PPORLlibConfig, "__init__", _with_defaults(PPORLlibConfig.__init__, SMALL))
+
+    # train.py: two iterations of 220 env steps, two episode ends
+    assert main(ARGS + ["--steps", "440", "--out", str(run)]) == 0
+    assert not ray.is_initialized()  # shut down at the end
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["agent"] == "ppo_rllib" and meta["env"] == "offload_routing"
+    assert meta["step"] == 440 and meta["iteration"] == 2 and meta["episode"] == 2
+    assert meta["library"] == "ray[rllib]" and meta["library_version"] == ray.__version__
+    assert meta["train_wall_s"] > 0 and meta["config"]["scenario"] == "tiny"
+    first, last = training_seed_range(3)
+    assert meta["training_seeds"] == [first, last]
+    lo, hi = meta["training_seeds_used"]
+    assert first <= lo <= hi <= last and hi > lo  # two episodes on two seeds of the run's block
+    assert first > 1000 * 1000  # evaluation resets with 1000 s + e
+    rows = _rows(run)
+    assert [int(r["step"]) for r in rows] == [220, 440]
+    for r in rows:  # the callback's domain metrics, each iteration
+        assert float(r["mean_task_cost_s"]) > 0
+        assert 0 <= float(r["completion_rate"]) <= 1 and 0 <= float(r["drop_rate"]) <= 1
+        assert float(r["episode_len_mean"]) == 220
+        assert first <= float(r["training_seed_min"]) <= float(r["training_seed_max"]) <= last
+    assert any((run / "tb").iterdir())
+    weights = load_weights(run / "model.pt")
+    assert all(isinstance(v, torch.Tensor) for v in weights.values())
+    assert any(k.startswith("pi.") for k in weights)
+
+    # evaluate.py's loader: no Ray runtime, no pickle; greedy play never takes a masked action
+    env = offload_routing_v1.parallel_env("tiny", max_cycles=120)
+    monkeypatch.setattr(pickle, "load", _forbidden)
+    monkeypatch.setattr(pickle, "loads", _forbidden)
+    policy = load_policy(run, env)
+    assert not ray.is_initialized()
+    obs, _ = env.reset(seed=0)
+    played = 0
+    while env.agents:
+        actions = policy.act(obs)
+        _, mask = env.observation_arrays()
+        deciding = mask.any(axis=1)
+        acts = np.array([actions[a] for a in env.possible_agents])
+        assert np.all(mask[np.arange(len(acts)), acts][deciding] == 1)
+        assert np.all(acts[~deciding] == 0)  # nothing to decide: hold
+        played += int(deciding.sum())
+        obs, _, _, _, infos = env.step(actions)
+    assert played > 0 and infos["sat_0"]["masked_actions_total"] == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(torch, "load", recording_load)
+    monkeypatch.setattr(PPORLlibConfig, "__init__", _with_defaults(PPORLlibConfig.__init__, SMALL))
+
+    # --resume: weights and Adam state come back (Adam's step count goes on), counters continue, fresh seeds
+    adam_steps = _adam_steps(load_weights(run / "checkpoint" / LEARNER_FILE))
+    assert main(ARGS + ["--steps", "660", "--out", str(run), "--resume"]) == 0
+    meta2 = json.loads((run / "meta.json").read_text())
+    assert meta2["step"] == 660 and meta2["iteration"] == 3 and meta2["episode"] == 3
+    assert meta2["train_wall_s"] > meta["train_wall_s"]
+    assert meta2["training_seeds_used"][0] == lo and meta2["training_seeds_used"][1] > hi
+    assert _adam_steps(load_weights(run / "checkpoint" / LEARNER_FILE)) > adam_steps  # a fresh Adam: about half
+    rows = _rows(run)
+    assert [int(r["step"]) for r in rows] == [220, 440, 660]
+    assert float(rows[-1]["training_seed_min"]) > hi
+    with pytest.raises(ValueError, match="other settings"):  # another config: a clear error, not a mix
+        train(PPORLlibConfig(scenario="tiny", seed=3, lr=1e-3, steps=880), run, resume=True, progress=False)
+
+    # no pickle anywhere: every file we load is a weights_only torch file, and RLlib wrote none into the run
+    assert loads and all(weights_only is True for path, weights_only in loads if str(tmp_path) in path)
+    files = {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file() and "tb/" not in p.as_posix()}
+    assert files == {"meta.json", "model.pt", "progress.csv", f"checkpoint/{LEARNER_FILE}"}
+
+
+def _with_defaults(init, defaults):
+    """``PPORLlibConfig.__init__`` with ``defaults`` for the fields a call leaves out (train.py passes none
+    of these)."""
+
+    def patched(self, *args, **kwargs):
+        init(self, *args, **{**defaults, **kwargs})
+
+    return patched
+
+
+def _adam_steps(state: dict) -> int:
+    return int(max(float(s["step"]) for s in state["optimizer"]["state"].values()))
+
+
+def _forbidden(*args, **kwargs):
+    raise AssertionError("pickle.load called while loading a ppo_rllib checkpoint")
