@@ -19,15 +19,17 @@ def make(scenario: str):
 
 
 def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
-    """Double DQN where its action space fits (the 12-satellite scenarios, not tiny), preferring the
-    checkpoint ``make reproduce`` trained on that scenario, else the low-traffic one."""
+    """Double DQN and MaskablePPO where their action space fits (the 12-satellite scenarios, not tiny),
+    each preferring the checkpoint ``make reproduce`` trained on that scenario, else its low-traffic one."""
     if scenario == "tiny":
         return []
-    own = runs / f"ddqn_{scenario}"
-    if (own / "meta.json").is_file():
-        return [own]
-    fallback = runs / "ddqn_low_traffic"
-    return [fallback] if (fallback / "meta.json").is_file() else []
+    found = []
+    for prefix in ("ddqn", "maskable_ppo"):
+        for run in (runs / f"{prefix}_{scenario}", runs / f"{prefix}_low_traffic"):
+            if (run / "meta.json").is_file():
+                found.append(run)
+                break
+    return found
 
 
 CALIBRATION_METRICS = ("energy_reduction", "delay_increment_s", "edr_j_per_s", "deadline_violations")
@@ -70,7 +72,8 @@ SPEC = EnvSpec(
     run_episode=run_gym_episode,
     learners=(
         LearnerSpec(name="double_dqn", config="agents.double_dqn.config:DoubleDQNConfig",
-                    train="agents.double_dqn.train:train", policy="agents.double_dqn.train:DoubleDQNPolicy.load"),
+                    train="agents.double_dqn.train:train", policy="agents.double_dqn.train:DoubleDQNPolicy.load",
+                    quick_budget="agents.double_dqn.train:quick_steps"),
         LearnerSpec(name="maskable_ppo", config="agents.maskable_ppo.config:MaskablePPOConfig",
                     train="agents.maskable_ppo.train:train",
                     policy="agents.maskable_ppo.policy:MaskablePPOPolicy.load",
@@ -79,4 +82,6 @@ SPEC = EnvSpec(
     reference_baseline="milp_optimal",
     leaderboard_checkpoints=leaderboard_checkpoints,
     calibrate=calibrate,
+    quality_scenario="low_traffic",
+    quality_targets=("greedy",),
 )

@@ -3,6 +3,7 @@ calibration against the offloading paper."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -56,8 +57,14 @@ def delay_cdf(report: dict, delays: dict, out: Path, stem: str) -> Path | None:
 
 
 def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
-    """MADQN everywhere: one network for any constellation (``make reproduce`` trains it on iridium)."""
-    return [runs / "madqn"] if (runs / "madqn" / "meta.json").is_file() else []
+    """MADQN everywhere: one network for any constellation (``make reproduce`` trains it on iridium); the
+    standard learners (``runs/ppo_sb3``, ``runs/ppo_rllib``) on the scenario they were trained on."""
+    found = [runs / "madqn"] if (runs / "madqn" / "meta.json").is_file() else []
+    for name in ("ppo_sb3", "ppo_rllib"):
+        meta = runs / name / "meta.json"
+        if meta.is_file() and json.loads(meta.read_text())["config"]["scenario"] == scenario:
+            found.append(runs / name)
+    return found
 
 
 CALIBRATION_METRICS = ("mean_task_cost_s", "mean_delay_s", "p95_delay_s", "peak_isl_utilization", "completion_rate",
@@ -106,7 +113,8 @@ SPEC = EnvSpec(
     run_episode=run_episode,
     learners=(
         LearnerSpec(name="madqn", config="agents.madqn.config:MADQNConfig", train="agents.madqn.train:train",
-                    policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",)),
+                    policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",),
+                    quick_budget=lambda scenario: 20_000),
         LearnerSpec(name="ppo_sb3", config="agents.ppo_sb3.config:PPOSB3Config", train="agents.ppo_sb3.train:train",
                     policy="agents.ppo_sb3.policy:PPOSharedPolicy.load"),
         LearnerSpec(name="ppo_rllib", config="agents.ppo_rllib.config:PPORLlibConfig",
@@ -115,4 +123,6 @@ SPEC = EnvSpec(
     extra_plots=(delay_cdf,),
     leaderboard_checkpoints=leaderboard_checkpoints,
     calibrate=calibrate,
+    quality_scenario="iridium",
+    quality_targets=("full_offload", "congestion_aware"),
 )
