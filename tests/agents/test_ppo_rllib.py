@@ -13,7 +13,7 @@ import torch
 pytest.importorskip("ray.rllib", reason="Ray RLlib is the optional extra: pip install 'leo-envs[rllib]'")
 
 from agents.common import load_weights, training_seed_range  # noqa: E402
-from agents.ppo_rllib.env import SeededResets, policy_mask  # noqa: E402
+from agents.ppo_rllib.env import SeededResets, TrainingView, policy_mask  # noqa: E402
 from agents.registry import load_policy  # noqa: E402
 from leo_envs import offload_routing_v1  # noqa: E402
 
@@ -39,6 +39,25 @@ def test_seeded_resets_ignore_the_given_seed():
     ref = offload_routing_v1.parallel_env("tiny", max_cycles=5)
     ref_obs, _ = ref.reset(seed=10**8 + 8)
     assert all(np.array_equal(obs[a]["observation"], ref_obs[a]["observation"]) for a in ref.possible_agents)
+
+
+def test_training_view_shows_the_satellites_with_a_choice_and_everyone_at_the_end():
+    view = TrainingView(SeededResets(offload_routing_v1.parallel_env("tiny", max_cycles=40), 10**8, 1),
+                        allow_hold=False)
+    obs, infos = view.reset()
+    shown, steps = [], 0
+    while view.env.agents:
+        mask = policy_mask(view.env.unwrapped.observation_arrays()[1], False)
+        choosing = {a for a, m in zip(view.possible_agents, mask) if m.sum() > 1}
+        assert set(obs) == (choosing or {view.possible_agents[0]}) and set(infos) == set(obs)
+        assert all(o["action_mask"].sum() > 1 for a, o in obs.items() if a in choosing)
+        assert all(info["reset_seed"] == 10**8 for info in infos.values())
+        shown.append(len(obs))
+        obs, rewards, _, truncations, infos = view.step({a: int(np.argmax(o["action_mask"])) for a, o in obs.items()})
+        steps += 1
+        assert len(rewards) == len(view.possible_agents)  # rewards for all: RLlib keeps them for the next step
+    assert steps == 40 and set(obs) == set(view.possible_agents) and all(truncations.values())
+    assert 0 < np.mean(shown) < len(view.possible_agents)
 
 
 def _rows(run):
