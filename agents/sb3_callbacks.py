@@ -3,7 +3,8 @@
 ``EpisodeMetrics`` reads the info of a vector slot at the step its episode ended (``dones[i]``), so it works
 whether an env puts its metrics into the last step's info only or into every step's (``metrics_final``
 True at the last; an info that says False is skipped). SuperSuit's own vector env merges the next episode's
-reset info over the done step's: use ``agents.supersuit_sb3.make_sb3_vec_env``, which keeps the last step's. Parameter sharing through SuperSuit makes every agent of one env a slot: pass
+reset info over the done step's: use ``agents.supersuit_sb3.make_sb3_vec_env``, which keeps the last
+step's. Parameter sharing through SuperSuit makes every agent of one env a slot: pass
 ``slots_per_episode=len(env.possible_agents)`` to report each env episode once (from its first agent's slot,
 which carries the team metrics); a plain vector env of single-agent envs keeps the default 1.
 """
