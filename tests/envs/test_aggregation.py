@@ -238,7 +238,8 @@ def test_milp_optimal_is_at_least_every_baseline(seed):
     for name, value in results.items():
         assert best[0] >= value[0], (name, best, value)
         if best[0] == value[0]:
-            assert best[1] >= value[1] * (1 - 1e-9) - 1e-6, (name, best, value)
+            # the MILP is solved to HiGHS's tolerances: exact to ~1e-7 relative, not to the last bit
+            assert best[1] >= value[1] * (1 - 1e-6) - 1e-6, (name, best, value)
 
 
 def test_masked_and_bad_actions():

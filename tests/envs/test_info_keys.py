@@ -181,7 +181,7 @@ def test_aggregation_info_keys_and_types_identical_at_every_step(scenario):
     ref = signature(episodes[0][0])
     for key in (*AGGREGATION_METRICS, "rewards", "masked_action", "businesses_to_reassign", "metrics_final"):
         assert key in ref
-    assert set(ref["rewards"][1]) == {"edr", "deadline", "invalid", "delay", "energy"}
+    assert set(ref["rewards"][1]) == {"edr", "deadline", "invalid", "delay", "energy", "log_edr"}
     lengths = []
     for info, steps in episodes:
         assert signature(info) == ref
