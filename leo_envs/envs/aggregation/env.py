@@ -112,7 +112,9 @@ class AggregationEnv(gym.Env, ScenarioEnv):
       per-satellite compute energy counted, sleep from the end of the last transfer); the return is EDR
       with violations counted plus shaping that sums to zero; named observation (16 M + 9 columns);
       ``action_masks()``; sparse_traffic regenerated with V >= 2; recalibrated traffic levels; the same
-      info keys at reset and every step (running episode metrics, ``metrics_final``).
+      info keys at reset and every step (running episode metrics, ``metrics_final``); an optional
+      ``log_edr`` reward term (weight 0 by default) and ``reset(options={"instance": ...})`` to replay an
+      instance.
     * v0: initial release.
     """
 
