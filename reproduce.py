@@ -1,7 +1,7 @@
 """Reproduce both papers on a quick budget (``make reproduce``) or the full one (``make reproduce FULL=1``).
 
 Top to bottom: validate the core; train MADQN on iridium and Double DQN at each traffic level (and the
-standard learners for the leaderboard: SB3 PPO on iridium, MaskablePPO at each level); evaluate
+standard learners for the leaderboard: SB3 PPO and RLlib PPO on iridium, MaskablePPO at each level); evaluate
 them with the baselines over 5 seeds (and the MADQN checkpoint on starlink_shell1 without retraining);
 write results/REPORT.md with the papers' numbers beside ours, plots, and how long each part took.
 """
@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150}
-FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500}
+QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150, "rllib_steps": 20_000}
+FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500, "rllib_steps": 120_000}
 LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 PAPER_ROUTING = {"full_local": (1.84, 2.31, None), "full_offload": (1.27, None, 0.85), "madqn": (1.25, 1.58, 0.62)}
 PAPER_AGGREGATION = {"low_traffic": (0.4787, 0.0161), "medium_traffic": (0.2675, 0.0189),
@@ -60,6 +60,9 @@ def main() -> int:
     part("train PPO (stable-baselines3 + SuperSuit, iridium)", (
         "train.py", "offload_routing", "ppo_sb3", "--scenario", "iridium", "--steps", str(budget["madqn_steps"]),
         "--out", str(runs / "ppo_sb3"), "--no-progress"))
+    part("train PPO (RLlib multi-agent, shared policy, iridium)", (
+        "train.py", "offload_routing", "ppo_rllib", "--scenario", "iridium", "--steps", str(budget["rllib_steps"]),
+        "--out", str(runs / "ppo_rllib"), "--no-progress"))
     part("train MaskablePPO (sb3-contrib, 3 traffic levels)", *[
         ("train.py", "aggregation", "maskable_ppo", "--scenario", lvl, "--steps",
          str(int(budget["ddqn_episodes"] * mean_episode_length(lvl))), "--out", str(runs / f"maskable_ppo_{lvl}"),

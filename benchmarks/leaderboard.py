@@ -36,7 +36,8 @@ def side_columns() -> list[str]:
 
 def columns() -> list[str]:
     return ["env", "scenario", "agent", "metric", "better", "n_seeds", "mean", "iqm", "ci95_low", "ci95_high",
-            *side_columns(), "train_steps", "eval_episodes", "version", "git"]
+            *side_columns(), "train_steps", "train_wall_s", "library", "library_version", "training_seeds",
+            "eval_seeds", "eval_episodes", "version", "git"]
 
 
 def checkpoints_for(env_name: str, scenario: str, runs: Path) -> list[Path]:
@@ -46,7 +47,16 @@ def checkpoints_for(env_name: str, scenario: str, runs: Path) -> list[Path]:
     return get_spec(env_name).leaderboard_checkpoints(scenario, runs)
 
 
-def rows_for(report: dict, steps: dict) -> list[dict]:
+def training_record(meta: dict) -> dict:
+    """What a checkpoint's meta.json says about how it was trained (library, budget, time, seeds)."""
+    seeds = meta.get("training_seeds")
+    return {"train_steps": int(meta["step"]), "train_wall_s": meta.get("train_wall_s"),
+            "library": meta.get("library", ""), "library_version": meta.get("library_version", ""),
+            "training_seeds": f"{seeds[0]}-{seeds[1]}" if seeds else ""}
+
+
+def rows_for(report: dict, trained: dict[str, dict]) -> list[dict]:
+    """Rows of one evaluation report; ``trained`` maps a learner's name to its checkpoint's meta.json."""
     env_name, scenario = report["env"], report["scenario"]
     spec = get_spec(env_name)
     metric, better = spec.primary_metric, spec.better
@@ -58,12 +68,21 @@ def rows_for(report: dict, steps: dict) -> list[dict]:
             "n_seeds": len(per_seed), "mean": float(per_seed.mean()), "iqm": float(trim_mean(per_seed, 0.25)),
             "ci95_low": metrics[metric]["ci95"][0], "ci95_high": metrics[metric]["ci95"][1],
             **{m: (metrics[m]["mean"] if m in spec.side_metrics else "") for m in side_columns()},
-            "train_steps": int(steps.get(agent, 0)),
+            **(training_record(trained[agent]) if agent in trained else {
+                "train_steps": 0, "train_wall_s": 0.0, "library": "leo-envs", "library_version":
+                report["meta"]["version"], "training_seeds": ""}),
+            "eval_seeds": eval_seeds(report),
             "eval_episodes": len(per_seed) * int(report["meta"]["episodes"]),
             "version": report["meta"]["version"], "git": report["meta"]["git"],
         })
     rows.sort(key=lambda r: r["mean"], reverse=(better == "higher"))
     return rows
+
+
+def eval_seeds(report: dict) -> str:
+    """The env seeds of the evaluation episodes (evaluate.py: seed s runs episodes 1000 s + e)."""
+    seeds, episodes = report["meta"]["seeds"], int(report["meta"]["episodes"])
+    return " ".join(str(1000 * s + e) for s in seeds for e in range(episodes))
 
 
 def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
@@ -78,7 +97,9 @@ def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
              f"Every agent on every registered scenario; {rows[0]['n_seeds'] if rows else 0} seeds each; mean, "
              "interquartile mean (IQM) and 95% bootstrap CI over seeds of the primary metric. Package "
              f"{rows[0]['version'] if rows else '?'}, commit {rows[0]['git'] if rows else '?'}; generated in "
-             f"{elapsed_s:.0f} s by `make leaderboard`.", ""]
+             f"{elapsed_s:.0f} s by `make leaderboard`. Evaluation episodes reset with env seeds "
+             f"{rows[0]['eval_seeds'] if rows else '?'} (every agent meets the same instances); each learner's "
+             "training seeds (disjoint from them) and library are in its row; baselines are not trained.", ""]
     for env_name, spec in SPECS.items():
         env_rows = [r for r in rows if r["env"] == env_name]
         if not env_rows:
@@ -86,16 +107,28 @@ def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
         metric, better, side = spec.primary_metric, spec.better, spec.side_metrics
         lines += [f"## {env_name} ({metric}, {better} is better)", "", f"![{env_name}](leaderboard_{env_name}.png)",
                   "", "| scenario | rank | agent | mean | IQM | 95% CI | " + " | ".join(side)
-                  + " | seeds | train steps | eval episodes |", "|---" * (9 + len(side)) + "|"]
+                  + " | seeds | train steps | train wall time (s) | library | training seeds | eval episodes |",
+                  "|---" * (12 + len(side)) + "|"]
         for scenario in dict.fromkeys(r["scenario"] for r in env_rows):
             for rank, r in enumerate([r for r in env_rows if r["scenario"] == scenario], start=1):
                 lines.append(f"| {scenario} | {rank} | {r['agent']} | {r['mean']:.4g} | {r['iqm']:.4g} | "
                              f"[{r['ci95_low']:.4g}, {r['ci95_high']:.4g}] | "
                              + " | ".join(f"{r[m]:.3g}" for m in side)
-                             + f" | {r['n_seeds']} | {r['train_steps']} | {r['eval_episodes']} |")
+                             + f" | {r['n_seeds']} | {r['train_steps']} | {wall(r)} | {library(r)} | "
+                             f"{r['training_seeds'] or '-'} | {r['eval_episodes']} |")
         lines.append("")
     (out / "LEADERBOARD.md").write_text("\n".join(lines))
     plot(rows, out)
+
+
+def wall(row: dict) -> str:
+    if not row["train_steps"]:
+        return "-"
+    return "not recorded" if row["train_wall_s"] is None else f"{row['train_wall_s']:.0f}"
+
+
+def library(row: dict) -> str:
+    return f"{row['library']} {row['library_version']}".strip() if row["train_steps"] else "-"
 
 
 def plot(rows: list[dict], out: Path) -> None:
@@ -159,8 +192,7 @@ def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | 
         for scenario in (spec.test_scenario,) if smoke else spec.scenarios:
             cks = checkpoints_for(env_name, scenario, runs)
             report, _ = evaluate(env_name, list(spec.baselines), cks, scenario, seeds, 1, progress=False)
-            steps = {read_meta(c)["agent"]: read_meta(c)["step"] for c in cks}
-            rows += rows_for(report, steps)
+            rows += rows_for(report, {read_meta(c)["agent"]: read_meta(c) for c in cks})
             print(f"{env_name}/{scenario}: {len(report['agents'])} agents, {time.perf_counter() - t0:.0f} s",
                   flush=True)
     return rows
