@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import Range, resolve_scenario, validated
+from ...config import Items, Range, resolve_scenario, validated
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ class AggregationConfig:
     shaping_gamma: float = 1.0  # the shaping pays shaping_gamma phi(s') - phi(s): set a discounting learner's gamma
 
 
-RANGES: dict[str, Range] = {
+RANGES: dict[str, Range | Items] = {
+    "plane_altitudes_km": Items(Range(300.0, 3000.0)),
     "sats_per_plane": Range(1, 64, integer=True),
     "inclination_deg": Range(0.0, 180.0),
     "plane_spacing_deg": Range(0.0, 60.0),
@@ -123,18 +124,7 @@ SCENARIOS: dict[str, AggregationConfig] = {
 def make_config(scenario: str | AggregationConfig, **overrides) -> AggregationConfig:
     """The named scenario (or a config) with ``overrides``, validated: unknown keys or values out of
     range raise ``ValueError`` naming the key, the value and what is allowed."""
-    base = resolve_scenario(scenario, AggregationConfig, SCENARIOS)
-    if "plane_altitudes_km" in overrides:
-        alts = overrides["plane_altitudes_km"]
-        try:
-            alts = tuple(float(a) for a in alts)
-        except (TypeError, ValueError):
-            raise ValueError(f"plane_altitudes_km: {alts!r} is not a sequence of numbers") from None
-        if not alts or any(not 300.0 <= a <= 3000.0 for a in alts):
-            raise ValueError(f"plane_altitudes_km: {alts!r}; expected one or more altitudes in [300, 3000] km")
-        overrides = {**overrides, "plane_altitudes_km": alts}
-    ranges = {**RANGES, "plane_altitudes_km": _AnyTuple()}
-    cfg = validated(base, ranges, overrides)
+    cfg = validated(resolve_scenario(scenario, AggregationConfig, SCENARIOS), RANGES, overrides)
     if cfg.business_bits_min > cfg.business_bits_max:
         raise ValueError(f"business_bits_min: {cfg.business_bits_min} exceeds "
                          f"business_bits_max={cfg.business_bits_max}")
@@ -155,7 +145,3 @@ def make_config(scenario: str | AggregationConfig, **overrides) -> AggregationCo
                          f"(M = {m} service satellites) or None")
     return cfg
 
-
-class _AnyTuple(Range):
-    def check(self, name, value):
-        return value  # plane_altitudes_km is checked in make_config
