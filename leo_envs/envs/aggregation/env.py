@@ -8,7 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ..base import ScenarioEnv
+from ...config import as_integer
+from ..base import ScenarioEnv, integer_action, reset_options
 from .config import AggregationConfig, make_config
 from .dynamics import AggregationState
 from .generator import InstanceGenerator
@@ -41,7 +42,8 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     with room for the business within C_max (``action_mask``, also ``action_masks()`` for sb3-contrib's
     MaskablePPO). A masked action makes no progress: the business stays where it is, the ``invalid`` term
     charges ``invalid_weight`` and ``info["masked_actions"]`` counts it. A business no satellite can take
-    when its turn comes stays with its satellite. An action outside the space raises ``ValueError``.
+    when its turn comes stays with its satellite. An action must be an integer in [0, M) (a Python or
+    numpy integer): one out of range, a bool, float, complex, string or container raises ``ValueError``.
 
     ## Observation Space
     ``Dict(observation=Box(-1000, 1000, (16 M + 9,), float32), action_mask=Box(0, 1, (M,), int8))``.
@@ -138,17 +140,14 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     # ------------------------------------------------------------------ API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
-        unknown = sorted(set(options) - set(RESET_OPTIONS))
-        if unknown:
-            raise ValueError(f"options: unknown key {unknown[0]!r}; allowed keys are {list(RESET_OPTIONS)}")
+        options = reset_options(options, RESET_OPTIONS)
         working = self.config.working_sats
         if "working_sats" in options:
             working = options["working_sats"]
-            if working == "all":
+            if isinstance(working, str) and working == "all":
                 working = self.m
-            ok = isinstance(working, (int, np.integer)) and not isinstance(working, bool) and 1 <= working <= self.m
-            if not ok:
+            working = as_integer(working)
+            if working is None or not 1 <= working <= self.m:
                 raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
                                  f"integer in [1, {self.m}]")
         if "instance" in options:
@@ -174,7 +173,7 @@ class AggregationEnv(gym.Env, ScenarioEnv):
             raise ValueError("step: call reset() first")
         if self._over:
             raise ValueError("step: the episode is over; call reset() first")
-        j = self._parse_action(action)
+        j = integer_action("action", action, self.m)
         st = self.state
         masked = False
         if not st.done:
@@ -202,21 +201,6 @@ class AggregationEnv(gym.Env, ScenarioEnv):
         return {"rewards": terms, "masked_action": masked, "businesses_to_reassign": self.instance.num_transfers,
                 **metrics, "metrics_final": final}
 
-    def _parse_action(self, action) -> int:
-        bad = ValueError(f"action: {action!r} is not an integer in [0, {self.m - 1}]")
-        if isinstance(action, (bool, np.bool_, str, bytes)):
-            raise bad
-        try:
-            arr = np.asarray(action)
-            if arr.dtype.kind not in "iuf" or arr.size != 1:
-                raise bad
-            a = float(arr.reshape(()))
-        except (TypeError, ValueError):
-            raise bad from None
-        if not np.isfinite(a) or a != int(a) or not 0 <= a < self.m:
-            raise bad
-        return int(a)
-
     # ------------------------------------------------------------------ masks and helpers
     def action_mask(self) -> np.ndarray:
         """(M,) int8: 1 where the current business may go (all zero once the episode is over)."""
@@ -230,6 +214,8 @@ class AggregationEnv(gym.Env, ScenarioEnv):
 
     def transfer_prior(self) -> np.ndarray:
         """The paper's transfer probabilities p_j ~ (C_max - load_j) over the valid satellites."""
+        if self.state is None:
+            raise ValueError("transfer_prior: call reset() first")
         mask = self.action_mask().astype(bool)
         inst, st = self.instance, self.state
         load = inst.volume_bits + st.received_bits

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
-from ..base import ScenarioEnv
+from ..base import ScenarioEnv, integer_action_array, integer_actions, reset_options
 from .config import OffloadRoutingConfig, make_config
 from .dynamics import OffloadRoutingSim
 
@@ -34,8 +36,9 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     6.. choose the local share rho = (a - 6) / (ratio_levels - 1) of the oldest new task (RS-Sats with a
     new task; while one waits, only hold and the ratios are allowed). An agent with nothing to decide
     has an all-zero mask and its action is ignored (see Episode End for what that means to samplers). A
-    masked action of a deciding agent holds and is counted in ``info["masked_actions"]``; an action
-    outside the space or NaN raises ``ValueError``.
+    masked action of a deciding agent holds and is counted in ``info["masked_actions"]``. An action must
+    be an integer in the space (a Python or numpy integer; ``step_arrays`` takes an integer array): one
+    out of range, a bool, float, complex, string or container raises ``ValueError`` naming the agent.
 
     ## Observation Space
     ``Dict(observation=Box(0, inf, (41,), float32), action_mask=Box(0, 1, (6 + L,), int8))``, local only.
@@ -99,6 +102,9 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     ``parallel_env(scenario="iridium", render_mode=None, **overrides)``: scenarios ``tiny``,
     ``iridium``, ``starlink_shell1``; every field of ``OffloadRoutingConfig`` can be overridden
     (unknown keys or bad values raise ``ValueError``). ``render_mode``: ``"rgb_array"`` or ``"human"``.
+    ``reset`` takes no ``options``: a key is ignored with a ``UserWarning`` (PettingZoo's API test passes
+    one), options that are not a dict raise ``ValueError``; ``state()`` and
+    ``observation_arrays()`` before the first ``reset`` raise ``ValueError``.
 
     ## Version History
     * v1: the reward is the objective (time in system of every task plus drop costs; per-agent shares
@@ -151,6 +157,7 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
 
     # ------------------------------------------------------------------ API
     def reset(self, seed: int | None = None, options: dict | None = None):
+        reset_options(options, (), warn_unknown=True)
         if seed is not None or self._np_random is None:
             self._np_random, _ = seeding.np_random(seed)
         self.sim.reset(self._np_random)
@@ -164,8 +171,7 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
         return obs, {a: info for a in self.agents}
 
     def step(self, actions: dict):
-        if not self.agents:
-            raise ValueError("step: the episode is over; call reset() first")
+        self._require_episode("step")
         acts = self.actions_array(actions)
         self.sim.step(acts)
         self.num_cycles += 1
@@ -187,19 +193,8 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
         """The vectorised fast path for parameter-shared learners: same dynamics as ``step`` without
         per-agent dicts. ``actions`` (N,) ints in ``possible_agents`` order; returns
         ``(obs (N, D), action_mask (N, A), rewards (N,), terminated, truncated, info)``."""
-        if not self.agents:
-            raise ValueError("step_arrays: the episode is over; call reset() first")
-        acts = np.asarray(actions)
-        n_act = self.sim.n_actions
-        if acts.shape != (self.sim.n,):
-            raise ValueError(f"actions: expected shape ({self.sim.n},), got {acts.shape}")
-        if not np.issubdtype(acts.dtype, np.integer):
-            if not np.all(np.isfinite(acts)) or np.any(acts != np.floor(acts)):
-                raise ValueError(f"actions: expected integers in [0, {n_act - 1}], got non-integers or NaN")
-            acts = acts.astype(np.int64)
-        if acts.min() < 0 or acts.max() >= n_act:
-            raise ValueError(f"actions: values must lie in [0, {n_act - 1}], got [{acts.min()}, {acts.max()}]")
-        self.sim.step(acts)
+        self._require_episode("step_arrays")
+        self.sim.step(integer_action_array("actions", actions, (self.sim.n,), self.sim.n_actions))
         self.num_cycles += 1
         done = self.num_cycles >= self.config.max_cycles
         info = self._info(final=done)
@@ -210,6 +205,8 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     def actions_array(self, actions: dict) -> np.ndarray:
         """Validated (N,) int array from an agent -> action dict (missing agents hold)."""
         n, n_act = self.sim.n, self.sim.n_actions
+        if not isinstance(actions, Mapping):
+            raise ValueError(f"actions: {type(actions).__name__} is not a dict; expected a dict agent -> action")
         out = np.zeros(n, dtype=np.int64)
         if not actions:
             return out
@@ -221,15 +218,7 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
             if unknown:
                 raise ValueError(f"actions: unknown agent {unknown[0]!r}; agents are sat_0..sat_{n - 1}")
             idx = np.fromiter((self.agent_index[k] for k in keys), np.int64, len(keys))
-        try:
-            vals = np.fromiter(actions.values(), dtype=float, count=len(keys))
-        except (TypeError, ValueError):
-            vals = np.array([np.nan if np.ndim(v) else v for v in actions.values()], dtype=float)
-        bad = ~np.isfinite(vals) | (vals < 0) | (vals >= n_act) | (vals != np.floor(vals))
-        if bad.any():
-            k = int(np.argmax(bad))
-            raise ValueError(f"actions[{keys[k]!r}]: {actions[keys[k]]!r} is not an integer in [0, {n_act - 1}]")
-        out[idx] = vals.astype(np.int64)
+        out[idx] = integer_actions(actions, n_act)
         return out
 
     def _observations(self) -> dict:
@@ -258,11 +247,22 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
             "metrics_final": final,
         }
 
+    def _require_reset(self, what: str) -> None:
+        if self._np_random is None:
+            raise ValueError(f"{what}: call reset() first")
+
+    def _require_episode(self, what: str) -> None:
+        self._require_reset(what)
+        if not self.agents:
+            raise ValueError(f"{what}: the episode is over; call reset() first")
+
     def state(self) -> np.ndarray:
+        self._require_reset("state")
         return self.sim.obs.reshape(-1).copy()
 
     def observation_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All agents' observations (N, obs_dim) and masks (N, n_actions), in ``possible_agents`` order."""
+        self._require_reset("observation_arrays")
         return self.sim.obs, self.sim.mask
 
     def render(self):
