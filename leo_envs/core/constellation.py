@@ -236,7 +236,8 @@ class Constellation:
     def from_tle(
         cls, source: str | Path, *, checksum: bool = True, epoch: datetime | None = None
     ) -> Constellation:
-        """Satellites from two- or three-line sets, given as text or as a path to a file.
+        """Satellites from two- or three-line sets, given as text or as a path to a file (a ``str`` is
+        text if it has a line break or starts with a TLE line, else a path: ``tle.read_tle_source``).
 
         Every set is validated (see ``leo_envs.core.tle``); ``epoch`` defaults to the first set's epoch.
         """
