@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.common import ensure_out_dir, positive_int
 from agents.specs import SPECS, get_spec
 
 
@@ -155,34 +156,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", default="", help="comma-separated baselines, or 'all'")
     parser.add_argument("--checkpoint", default="", help="comma-separated run directories written by train.py")
     parser.add_argument("--scenario", default=None)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--episodes", type=int, default=1)
+    parser.add_argument("--seeds", type=positive_int, default=5)
+    parser.add_argument("--episodes", type=positive_int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
-    from agents.registry import checkpoint_env
+    from agents.registry import checkpoint_meta, load_policy
 
     spec = SPECS[args.env]
-    if args.seeds < 1 or args.episodes < 1:
-        parser.error(f"--seeds {args.seeds} / --episodes {args.episodes}: both must be >= 1")
+    scenario = args.scenario or spec.default_scenario
+    if scenario not in spec.scenarios:
+        parser.error(f"--scenario: {scenario!r} is not one of {list(spec.scenarios)}")
     agents = list(spec.baselines) if args.agents == "all" else [a for a in args.agents.split(",") if a]
+    unknown = [a for a in agents if a not in spec.baselines]
+    if unknown:
+        parser.error(f"--agents: {unknown} are not baselines of {args.env} ({', '.join(spec.baselines)})")
     checkpoints = [Path(c) for c in args.checkpoint.split(",") if c]
-    for c in checkpoints:
-        try:
-            if checkpoint_env(c) != args.env:
-                parser.error(f"--checkpoint {c}: trained on {checkpoint_env(c)}, not {args.env}")
-        except ValueError as exc:
-            parser.error(str(exc))
     if not agents and not checkpoints:
         parser.error("nothing to evaluate: give --agents and/or --checkpoint")
-    scenario = args.scenario or spec.default_scenario
+    for c in checkpoints:  # every checkpoint loads before any work (a damaged one is one line)
+        try:
+            env = checkpoint_meta(c)["env"]
+            if env != args.env:
+                parser.error(f"--checkpoint {c}: trained on {env}, not {args.env}")
+            load_policy(c, spec.make(scenario))
+        except ValueError as exc:
+            parser.error(f"--checkpoint {exc}")
+    try:
+        ensure_out_dir(args.out)
+    except ValueError as exc:
+        parser.error(str(exc))
     try:
         report, per_task = evaluate(args.env, agents, checkpoints, scenario, args.seeds, args.episodes,
                                   progress=not args.no_progress)
     except ValueError as exc:
         parser.error(str(exc))
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{args.env}-{scenario}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown_table(report)

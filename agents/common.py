@@ -1,20 +1,13 @@
-"""What the learners share: torch set-up and seeding, checkpoints as state_dicts + JSON, run logs
-(CSV + TensorBoard) and a tqdm progress bar. torch is imported by the functions that use it, so reading
-a checkpoint's meta.json does not load it."""
+"""What the learners share: torch set-up and seeding, training seeds, the training clock and run logs
+(CSV + TensorBoard, rewound to the checkpoint on resume). Snapshots (model and checkpoint) are in
+``agents.checkpoint``. torch is imported by the functions that use it."""
 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import random
 from pathlib import Path
-
-import numpy as np
-
-CHECKPOINT_DIR = "checkpoint"
-META_FILE = "meta.json"
-WEIGHTS_FILE = "model.pt"
 
 # Training episodes reset with seeds from TRAINING_SEED_BASE up (run seed s: TRAINING_SEED_BASE + s * 10**6 + e
 # for its e-th episode), evaluation with 1000 s + e, validation from 3_000_000: never the same instance.
@@ -58,59 +51,33 @@ def setup_torch(seed: int, threads: int = 1) -> None:
 
 
 def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)  # atomic: an interrupted run never leaves half a file
-
-
-def _json_default(x):
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, tuple):
-        return list(x)
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
-
-
-def save_weights(path: Path, state: dict) -> None:
-    import torch
+    """A JSON file replaced atomically (an interrupted run never leaves half a file)."""
+    from agents.checkpoint import json_bytes
 
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
+    tmp.write_bytes(json_bytes(data))
     os.replace(tmp, path)
 
 
-def load_weights(path: Path) -> dict:
-    """Checkpoints are data: ``weights_only=True`` never runs code from the file."""
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def read_meta(checkpoint_dir: Path) -> dict:
-    path = Path(checkpoint_dir) / META_FILE
-    if not path.is_file():
-        raise ValueError(f"checkpoint: {checkpoint_dir} has no {META_FILE}; expected a directory written by train.py")
-    return json.loads(path.read_text())
-
-
 class RunLogger:
-    """Rows to ``progress.csv`` and scalars to TensorBoard under ``out/tb``; appends when resuming."""
+    """Rows to ``progress.csv`` and scalars to TensorBoard under ``out/tb``. Resuming from a checkpoint of
+    step ``resume_step``, both continue from it: rows and events logged after it are dropped."""
 
-    def __init__(self, out: Path, fields: list[str], resume: bool = False):
+    def __init__(self, out: Path, fields: list[str], resume_step: int | None = None):
         from torch.utils.tensorboard import SummaryWriter
+
+        from agents.checkpoint import rewind_csv
 
         self.path = Path(out) / "progress.csv"
         self.fields = fields
-        fresh = not (resume and self.path.exists())
+        fresh = resume_step is None or not self.path.exists()
+        if not fresh:
+            rewind_csv(self.path, "step", resume_step)
         self._file = open(self.path, "w" if fresh else "a", newline="")
         self._csv = csv.DictWriter(self._file, fieldnames=fields)
         if fresh:
             self._csv.writeheader()
-        self.tb = SummaryWriter(str(Path(out) / "tb"))
+        self.tb = SummaryWriter(str(Path(out) / "tb"), purge_step=None if resume_step is None else resume_step + 1)
 
     def log(self, row: dict, step: int) -> None:
         self._csv.writerow({k: row.get(k, "") for k in self.fields})
@@ -122,3 +89,41 @@ class RunLogger:
     def close(self) -> None:
         self._file.close()
         self.tb.close()
+
+
+def ensure_out_dir(path: Path, option: str = "--out") -> None:
+    """Create ``path`` (and its parents) and check that a file can be written there, before any work;
+    ``ValueError`` naming ``option`` otherwise (nothing is left behind when the directory cannot be made)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"{option} {path}: not a writable directory ({exc.strerror or exc})") from None
+
+
+def non_negative_int(text: str) -> int:
+    """argparse ``type`` for seeds and counts: an integer >= 0 (argparse names the option on error)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type``: an integer >= 1."""
+    import argparse
+
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value

@@ -3,10 +3,11 @@ a tqdm progress bar, CSV + TensorBoard through SB3's logger with the envs' end-o
 (``agents.sb3_callbacks.EpisodeMetrics``), checkpoints, ``--resume``, and the evaluable ``model.pt`` (the
 policy's state_dict) + ``meta.json``.
 
-Nothing a run writes is a pickle. The checkpoint (``checkpoint/``) is ``state.pt`` (the policy's and the
-optimizer's state_dicts and torch's RNG state, loaded with ``weights_only=True``), ``state.npz`` (numpy's
-global RNG state, which SB3 shuffles minibatches with, and the actions played so far in the episode in
-progress) and ``meta.json`` (counters, Python's RNG state). Checkpoints are written at the start of a
+Nothing a run writes is a pickle. The checkpoint (the ``checkpoint/`` snapshot of ``agents.checkpoint``:
+written whole or not at all) is ``state.pt`` (the policy's and the optimizer's state_dicts and torch's RNG
+state, loaded with ``weights_only=True``), ``state.npz`` (numpy's global RNG state, which SB3 shuffles
+minibatches with, and the actions played so far in the episode in progress) and ``meta.json`` (counters,
+Python's RNG state). Checkpoints are written at the start of a
 rollout, right after a policy update; an env in the middle of an episode is restored by resetting it with
 that episode's seed and replaying its actions (the envs are deterministic given both), so a resumed run
 continues bit for bit as if it had never stopped.
@@ -18,7 +19,6 @@ alike, so they never meet evaluate.py's seeds (1000 s + e).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -31,20 +31,19 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import CSVOutputFormat, Logger, TensorBoardOutputFormat
 from tqdm import tqdm
 
-from agents.common import (
+from agents.checkpoint import (
     CHECKPOINT_DIR,
-    META_FILE,
-    TRAINING_SEEDS_PER_RUN,
+    MODEL_DIR,
     WEIGHTS_FILE,
-    TrainClock,
-    load_weights,
-    read_meta,
-    save_weights,
-    setup_torch,
-    training_seed,
-    training_seed_range,
-    write_json,
+    CheckpointError,
+    check_resume,
+    npz_bytes,
+    read_checkpoint,
+    rewind_csv,
+    torch_bytes,
+    write_snapshot,
 )
+from agents.common import TRAINING_SEEDS_PER_RUN, TrainClock, setup_torch, training_seed, training_seed_range
 from agents.sb3_callbacks import EpisodeMetrics
 from leo_envs import __version__
 
@@ -111,10 +110,14 @@ class EpisodeSeeds:
 
 
 class AppendingCSVOutputFormat(CSVOutputFormat):
-    """SB3's CSV output, continuing an existing ``progress.csv`` (SB3's own truncates it)."""
+    """SB3's CSV output, continuing an existing ``progress.csv`` (SB3's own truncates it) from the rows
+    logged up to ``resume_timesteps`` (those after it belong to an invocation killed after its checkpoint)."""
 
-    def __init__(self, filename: str, append: bool):
+    def __init__(self, filename: str, resume_timesteps: int | None):
         path = Path(filename)
+        append = resume_timesteps is not None
+        if append:
+            rewind_csv(path, "time/total_timesteps", resume_timesteps)
         old = path.read_text() if append and path.is_file() else ""
         super().__init__(filename)
         if old:
@@ -123,10 +126,23 @@ class AppendingCSVOutputFormat(CSVOutputFormat):
             self.keys = old.splitlines()[0].split(self.separator)
 
 
-def make_logger(out: Path, resume: bool) -> Logger:
-    """SB3's logger writing ``out/progress.csv`` (appended to when resuming) and TensorBoard events in ``out``."""
-    return Logger(str(out), [AppendingCSVOutputFormat(str(out / "progress.csv"), append=resume),
-                             TensorBoardOutputFormat(str(out))])
+class ResumingTensorBoardOutputFormat(TensorBoardOutputFormat):
+    """SB3's TensorBoard output; resuming, events after ``resume_timesteps`` are purged (TensorBoard's
+    ``purge_step``)."""
+
+    def __init__(self, folder: str, resume_timesteps: int | None):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(log_dir=folder, purge_step=None if resume_timesteps is None
+                                    else resume_timesteps + 1)
+        self._is_closed = False
+
+
+def make_logger(out: Path, resume_timesteps: int | None = None) -> Logger:
+    """SB3's logger writing ``out/progress.csv`` and TensorBoard events in ``out``; resuming from a checkpoint
+    at ``resume_timesteps``, both continue from it."""
+    return Logger(str(out), [AppendingCSVOutputFormat(str(out / "progress.csv"), resume_timesteps),
+                             ResumingTensorBoardOutputFormat(str(out), resume_timesteps)])
 
 
 class TrainingCallback(BaseCallback):
@@ -198,54 +214,64 @@ class SB3Run:
         return {**self.meta, "version": __version__, "config": asdict(self.cfg), **self.counters()}
 
     def save_model(self) -> None:
-        """The evaluable model: model.pt (the policy's state_dict) + meta.json."""
-        save_weights(self.out / WEIGHTS_FILE, {"policy": self.model.policy.state_dict()})
-        write_json(self.out / META_FILE, self.model_meta())
+        """The evaluable model: the ``model/`` snapshot (model.pt: the policy's state_dict, meta.json)."""
+        write_snapshot(self.out / MODEL_DIR, self.model_meta(),
+                       {WEIGHTS_FILE: torch_bytes({"policy": self.model.policy.state_dict()})})
 
     def save_checkpoint(self) -> None:
-        ck = self.out / CHECKPOINT_DIR
-        ck.mkdir(parents=True, exist_ok=True)
         policy = self.model.policy
-        save_weights(ck / STATE_FILE, {"policy": policy.state_dict(), "optimizer": policy.optimizer.state_dict(),
-                                       "torch_rng": torch.get_rng_state()})
         kind, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002 (SB3 shuffles with it)
         n = self.vec.num_envs
         actions = np.stack(self.episode_actions) if self.episode_actions else np.zeros((0, n), np.int64)
-        np.savez(ck / ARRAYS_FILE, np_rng_kind=np.array(kind), np_rng_keys=keys,
-                 np_rng_ints=np.array([pos, has_gauss], np.int64), np_rng_gauss=np.array(cached, np.float64),
-                 episode_actions=actions)
-        write_json(ck / META_FILE, {**self.model_meta(), "python_rng": random.getstate()})
+        write_snapshot(self.out / CHECKPOINT_DIR, {**self.model_meta(), "python_rng": random.getstate()}, {
+            STATE_FILE: torch_bytes({"policy": policy.state_dict(), "optimizer": policy.optimizer.state_dict(),
+                                     "torch_rng": torch.get_rng_state()}),
+            ARRAYS_FILE: npz_bytes({"np_rng_kind": np.array(kind), "np_rng_keys": keys,
+                                    "np_rng_ints": np.array([pos, has_gauss], np.int64),
+                                    "np_rng_gauss": np.array(cached, np.float64), "episode_actions": actions})})
         self.save_model()
 
     def restore(self) -> None:
         """The state of the last checkpoint: weights, optimizer, RNGs, counters, and the env in the episode
         it was in (reset with that episode's seed, its actions replayed)."""
-        ck = self.out / CHECKPOINT_DIR
-        meta = read_meta(ck)
-        state = load_weights(ck / STATE_FILE)
-        with np.load(ck / ARRAYS_FILE, allow_pickle=False) as arrays:
+        snapshot = read_checkpoint(self.out)
+        check_resume(snapshot, agent=self.meta["agent"], env=self.meta["env"], config=asdict(self.cfg))
+        meta, state = snapshot.meta, snapshot.torch(STATE_FILE)
+        arrays = snapshot.arrays(ARRAYS_FILE)
+        policy = self.model.policy
+        try:
             pos, has_gauss = arrays["np_rng_ints"].tolist()
             np_rng = (str(arrays["np_rng_kind"]), arrays["np_rng_keys"], pos, has_gauss,
                       float(arrays["np_rng_gauss"]))
             actions = arrays["episode_actions"]
-        policy = self.model.policy
-        policy.load_state_dict(state["policy"])
-        policy.optimizer.load_state_dict(state["optimizer"])
-        self.model.num_timesteps = int(meta["timesteps"])
-        self.model._n_updates = int(meta["updates"])
-        self.clock.prior = float(meta["train_wall_s"])  # summed over the run's invocations
-        self.seeds.started = int(meta["training_episodes"]) - 1  # the episode in progress resets again
+        except (KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{snapshot.file(ARRAYS_FILE)}: RNG state or episode actions unusable "
+                                  f"({type(exc).__name__}: {exc})") from None
+        try:
+            policy.load_state_dict(state["policy"])
+            policy.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{snapshot.file(STATE_FILE)}: does not fit this policy ({type(exc).__name__}: "
+                                  f"{str(exc).strip().splitlines()[0][:200]})") from None
+        try:
+            self.model.num_timesteps = int(meta["timesteps"])
+            self.model._n_updates = int(meta["updates"])
+            self.clock.prior = float(meta["train_wall_s"])  # summed over the run's invocations
+            self.seeds.started = int(meta["training_episodes"]) - 1  # the episode in progress resets again
+            version, internal, gauss = meta["python_rng"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{snapshot.path / 'meta.json'}: counters or RNG state unusable ({exc})") from None
         obs = self.vec.reset()
         for a in actions:
             obs, _, dones, _ = self.vec.step(a)
             if dones.any():
-                raise ValueError(f"resume: replaying the checkpoint's episode in {ck} ended it early")
+                raise CheckpointError(f"{snapshot.file(ARRAYS_FILE)}: replaying the episode in progress ended it "
+                                      "early")
         self.episode_actions = list(actions)
         self.model._last_obs = obs
         self.model._last_episode_starts = np.full(self.vec.num_envs, len(actions) == 0)
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(np_rng)  # noqa: NPY002
-        version, internal, gauss = meta["python_rng"]
         random.setstate((version, tuple(internal), gauss))
 
     def learn(self, total_steps: int, resumed: bool, progress: bool, desc: str, unit: str) -> dict:
@@ -271,13 +297,7 @@ def train_sb3(cfg, out: Path, resume: bool, progress: bool, *, build: Callable[[
     setup_torch(cfg.seed)
     model, vec, seeds = build(cfg)
     run = SB3Run(model, vec, seeds, cfg, out, meta, cfg.checkpoint_every)
-    resumed = resume and (out / CHECKPOINT_DIR / META_FILE).is_file()
-    if resumed:
-        saved = read_meta(out / CHECKPOINT_DIR)["config"]
-        fixed = {k: v for k, v in asdict(cfg).items() if k != "steps"}
-        changed = sorted(k for k, v in fixed.items() if json.loads(json.dumps(v)) != saved.get(k))
-        if changed:
-            raise ValueError(f"resume: the config differs from the checkpoint's in {changed}; only steps may change")
+    if resume:
         run.restore()
-    model.set_logger(make_logger(out, resume=resumed))
-    return run.learn(total_steps, resumed, progress, desc, unit)
+    model.set_logger(make_logger(out, int(model.num_timesteps) if resume else None))
+    return run.learn(total_steps, resume, progress, desc, unit)

@@ -181,7 +181,7 @@ def validate(out: Path) -> None:
 def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None) -> list[dict]:
     """Every baseline and fitting checkpoint of every env (or of ``envs``) on each of its scenarios (on its
     test scenario alone with ``smoke``): the leaderboard's rows."""
-    from agents.common import read_meta
+    from agents.registry import checkpoint_meta
     from evaluate import evaluate
 
     t0 = time.perf_counter()
@@ -192,7 +192,8 @@ def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | 
         for scenario in (spec.test_scenario,) if smoke else spec.scenarios:
             cks = checkpoints_for(env_name, scenario, runs)
             report, _ = evaluate(env_name, list(spec.baselines), cks, scenario, seeds, 1, progress=False)
-            rows += rows_for(report, {read_meta(c)["agent"]: read_meta(c) for c in cks})
+            metas = [checkpoint_meta(c) for c in cks]
+            rows += rows_for(report, {m["agent"]: m for m in metas})
             print(f"{env_name}/{scenario}: {len(report['agents'])} agents, {time.perf_counter() - t0:.0f} s",
                   flush=True)
     return rows
@@ -207,7 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
-    rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke)
+    try:
+        rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke)
+    except ValueError as exc:  # a damaged run directory (CheckpointError) or a bad argument: one line
+        parser.error(str(exc))
     write_outputs(rows, args.out, time.perf_counter() - t0)
     validate(args.out)
     print(f"wrote {args.out / 'LEADERBOARD.md'}: {len(rows)} rows")

@@ -22,7 +22,7 @@ def test_train_and_evaluate_smoke(tmp_path):
         "--resume", "--no-progress")
     # the resumed run reached its budget; model.pt is the best validated weights of the whole run
     assert json.loads((tmp_path / "d" / "checkpoint" / "meta.json").read_text())["step"] == 300
-    best = json.loads((tmp_path / "d" / "meta.json").read_text())
+    best = json.loads((tmp_path / "d" / "model" / "meta.json").read_text())
     history = json.loads((tmp_path / "d" / "validation.json").read_text())["history"]
     assert history[-1]["step"] == 300 and best["step"] == best["validation"]["step"] <= 300
     run("evaluate.py", "offload_routing", "--agents", "full_local,random", "--checkpoint", str(tmp_path / "m"),
@@ -48,4 +48,4 @@ def test_cli_bad_input_is_a_clear_error(tmp_path):
     out = run("evaluate.py", "offload_routing", "--agents", "teleport", ok=False)
     assert out.returncode == 2 and "teleport" in out.stderr
     out = run("evaluate.py", "aggregation", "--checkpoint", str(tmp_path), ok=False)
-    assert out.returncode == 2 and "meta.json" in out.stderr
+    assert out.returncode == 2 and "no model/ snapshot" in out.stderr and "train.py" in out.stderr

@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from agents.common import META_FILE, WEIGHTS_FILE, load_weights, save_weights, write_json
+from agents.checkpoint import MODEL_DIR, WEIGHTS_FILE, read_model, torch_bytes, write_snapshot
 from agents.registry import load_policy, make_baseline, train_learner
 from agents.specs import SPECS, EnvSpec, LearnerSpec, get_spec
 from agents.specs.base import mean_halfwidth, play_gym, run_gym_episode
@@ -86,9 +86,9 @@ def train_best_constant(cfg: BestConstantConfig, out: Path, resume: bool = False
     env = GuessEnv(SCENARIOS[cfg.scenario], length=cfg.steps)
     env.reset(seed=cfg.seed)
     ones = sum(int(env.step(1)[1]) for _ in range(cfg.steps))
-    out.mkdir(parents=True, exist_ok=True)
-    save_weights(out / WEIGHTS_FILE, {"action": torch.tensor(int(2 * ones >= cfg.steps))})
-    write_json(out / META_FILE, {"agent": "best_constant", "env": "toy", "config": vars(cfg), "step": cfg.steps})
+    write_snapshot(out / MODEL_DIR, {"agent": "best_constant", "env": "toy", "version": "test", "config": vars(cfg),
+                                     "step": cfg.steps},
+                   {WEIGHTS_FILE: torch_bytes({"action": torch.tensor(int(2 * ones >= cfg.steps))})})
     return {"step": cfg.steps}
 
 
@@ -105,7 +105,7 @@ def calibrate_toy(seeds: int, scenario: str | None = None) -> str:
 def toy_spec(runs_seen: list) -> EnvSpec:
     def checkpoints(scenario: str, runs: Path) -> list[Path]:
         runs_seen.append(scenario)
-        return [runs / "best"] if (runs / "best" / META_FILE).is_file() else []
+        return [runs / "best"] if (runs / "best").is_dir() else []
 
     def hit_plot(report: dict, per_task: dict, out: Path, stem: str) -> Path:
         path = out / f"{stem}-agents.txt"
@@ -173,14 +173,15 @@ def test_registry_errors_name_the_choices(toy, tmp_path):
         make_baseline("toy", "teleport", GuessEnv())
     with pytest.raises(ValueError, match="best_constant"):
         train_learner("toy", "madqn", tmp_path, scenario=None, steps=None, seed=0, resume=False)
-    write_json(tmp_path / META_FILE, {"agent": "teleport", "env": "toy", "config": {}, "step": 0})
+    write_snapshot(tmp_path / MODEL_DIR, {"agent": "teleport", "env": "toy", "version": "test", "config": {},
+                                          "step": 0}, {})
     with pytest.raises(ValueError, match="teleport"):
         load_policy(tmp_path, GuessEnv())
     train_learner("toy", "best_constant", tmp_path / "r", scenario="fair", steps=7, seed=1, resume=False,
                   randomize=False)  # an option the learner does not take is ignored
-    meta = json.loads((tmp_path / "r" / META_FILE).read_text())
+    meta = read_model(tmp_path / "r").meta
     assert meta["config"] == {"seed": 1, "scenario": "fair", "steps": 7}
-    assert int(load_weights(tmp_path / "r" / WEIGHTS_FILE)["action"]) in (0, 1)
+    assert int(read_model(tmp_path / "r").torch()["action"]) in (0, 1)
 
 
 def test_spec_rejects_inconsistent_fields():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 FIELDS = ("obs", "action", "delay", "next_obs", "next_mask", "done")
@@ -35,14 +33,24 @@ class ReplayBuffer:
         idx = rng.integers(0, self.size, batch)
         return {f: getattr(self, f)[idx] for f in FIELDS}
 
-    def save(self, path: Path) -> None:
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The filled part and the write position, as plain arrays (an ``.npz`` without pickles)."""
         n = self.size
-        np.savez(path, pos=self.pos, size=n, **{f: getattr(self, f)[:n] if n < self.capacity else getattr(self, f)
-                                                for f in FIELDS})
+        return {"pos": np.int64(self.pos), "size": np.int64(n),
+                **{f: getattr(self, f)[:n] if n < self.capacity else getattr(self, f) for f in FIELDS}}
 
-    def load(self, path: Path) -> None:
-        with np.load(path, allow_pickle=False) as data:
-            n = int(data["size"])
-            for f in FIELDS:
-                getattr(self, f)[:n] = data[f]
-            self.size, self.pos = n, int(data["pos"])
+    def restore(self, data: dict[str, np.ndarray]) -> None:
+        """Load ``arrays()``; ValueError naming the array that does not fit this buffer."""
+        missing = [k for k in ("pos", "size", *FIELDS) if k not in data]
+        if missing:
+            raise ValueError(f"lacks arrays {missing}")
+        n, pos = int(data["size"]), int(data["pos"])
+        if not (0 <= n <= self.capacity and 0 <= pos < max(self.capacity, 1)):
+            raise ValueError(f"size {n} / pos {pos} outside a buffer of {self.capacity}")
+        for f in FIELDS:
+            target = getattr(self, f)
+            if data[f].shape != (n, *target.shape[1:]):
+                raise ValueError(f"{f} has shape {data[f].shape}, expected {(n, *target.shape[1:])}")
+        for f in FIELDS:
+            getattr(self, f)[:n] = data[f]
+        self.size, self.pos = n, pos

@@ -10,20 +10,18 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.common import (
+from agents.checkpoint import (
     CHECKPOINT_DIR,
-    META_FILE,
+    MODEL_DIR,
     WEIGHTS_FILE,
-    RunLogger,
-    TrainClock,
-    load_weights,
-    read_meta,
-    save_weights,
-    setup_torch,
-    training_seed,
-    training_seed_range,
-    write_json,
+    CheckpointError,
+    check_resume,
+    npz_bytes,
+    read_checkpoint,
+    torch_bytes,
+    write_snapshot,
 )
+from agents.common import RunLogger, TrainClock, setup_torch, training_seed, training_seed_range
 from leo_envs import __version__, offload_routing_v1
 
 from .agent import N_ROUTE, MADQNAgent
@@ -39,19 +37,46 @@ def epsilon_at(cfg: MADQNConfig, step: int) -> float:
     return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
 
 
+LEARNER_FILE = "learner.pt"
+REPLAY_FILE = "replay.npz"
+
+
 def save_checkpoint(out: Path, cfg: MADQNConfig, agent: MADQNAgent, replay: ReplayBuffer, counters: dict,
                     rng: np.random.Generator, clock: TrainClock) -> None:
-    ck = out / CHECKPOINT_DIR
-    ck.mkdir(parents=True, exist_ok=True)
-    save_weights(ck / WEIGHTS_FILE, {**agent.state_dict(), "torch_rng": torch.get_rng_state()})
-    replay.save(ck / "replay.npz")
+    """The resume state (networks, Adam, replay, counters, RNGs) and the evaluable model, each a snapshot."""
     meta = {"agent": "madqn", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
             "training_seeds": training_seed_range(cfg.seed), "library": "torch", "library_version": torch.__version__,
-            "train_wall_s": clock.total_s(), **counters, "rng": rng.bit_generator.state}
-    write_json(ck / META_FILE, meta)
-    # the evaluable model beside it: weights of the online net + what is needed to rebuild it
-    save_weights(out / WEIGHTS_FILE, {"online": agent.online.state_dict()})
-    write_json(out / META_FILE, {k: v for k, v in meta.items() if k != "rng"})
+            "train_wall_s": clock.total_s(), **counters}
+    write_snapshot(out / CHECKPOINT_DIR, {**meta, "rng": rng.bit_generator.state}, {
+        LEARNER_FILE: torch_bytes({**agent.state_dict(), "torch_rng": torch.get_rng_state()}),
+        REPLAY_FILE: npz_bytes(replay.arrays())})
+    write_snapshot(out / MODEL_DIR, meta, {WEIGHTS_FILE: torch_bytes({"online": agent.online.state_dict()})})
+
+
+def restore(out: Path, cfg: MADQNConfig, agent: MADQNAgent, replay: ReplayBuffer,
+            rng: np.random.Generator) -> tuple[dict, TrainClock]:
+    """Load the checkpoint of ``out`` (a madqn run of ``cfg``) into ``agent``, ``replay`` and ``rng``:
+    ``(counters, clock)``."""
+    snapshot = read_checkpoint(out)
+    check_resume(snapshot, agent="madqn", env="offload_routing", config=cfg.to_dict())
+    state = snapshot.torch(LEARNER_FILE)
+    try:
+        agent.load_state_dict(state)
+        torch.set_rng_state(state["torch_rng"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+        raise CheckpointError(f"{snapshot.file(LEARNER_FILE)}: does not fit this MADQN ({type(exc).__name__}: "
+                              f"{str(exc).strip().splitlines()[0][:200]})") from None
+    try:
+        replay.restore(snapshot.arrays(REPLAY_FILE))
+    except ValueError as exc:
+        raise CheckpointError(f"{snapshot.file(REPLAY_FILE)}: {exc}") from None
+    meta = snapshot.meta
+    try:
+        rng.bit_generator.state = meta["rng"]
+        counters = {k: int(meta[k]) for k in ("step", "episode", "updates")}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{snapshot.path / 'meta.json'}: counters or RNG state unusable ({exc})") from None
+    return counters, TrainClock(meta.get("train_wall_s", 0.0))
 
 
 def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = True,
@@ -68,17 +93,9 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     rng = np.random.default_rng(cfg.seed)
     counters = {"step": 0, "episode": 0, "updates": 0}
     clock = TrainClock()
-    ck = out / CHECKPOINT_DIR
-    if resume and (ck / META_FILE).is_file():
-        meta = read_meta(ck)
-        state = load_weights(ck / WEIGHTS_FILE)
-        agent.load_state_dict(state)
-        torch.set_rng_state(state["torch_rng"])
-        replay.load(ck / "replay.npz")
-        counters = {k: int(meta[k]) for k in counters}
-        rng.bit_generator.state = meta["rng"]
-        clock = TrainClock(meta.get("train_wall_s", 0.0))
-    logger = RunLogger(out, LOG_FIELDS, resume=resume)
+    if resume:
+        counters, clock = restore(out, cfg, agent, replay, rng)
+    logger = RunLogger(out, LOG_FIELDS, resume_step=counters["step"] if resume else None)
     bar = tqdm(total=cfg.steps, initial=counters["step"], desc="madqn", unit="slot", disable=not progress)
     next_checkpoint = (counters["step"] // cfg.checkpoint_every + 1) * cfg.checkpoint_every
     last_loss = float("nan")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 
 @dataclass
 class PPORLlibConfig:
+    RESUME_MAY_CHANGE: ClassVar[tuple[str, ...]] = ("steps", "num_env_runners", "torch_threads", "address")
+    """Config fields a resumed run may set differently from the run it continues (budget and resources)."""
+
     scenario: str = "iridium"
     """offload_routing_v1 scenario to train on"""
     steps: int = 20_000

@@ -61,9 +61,10 @@ class PPORLlibPolicy:
 
     @classmethod
     def load(cls, env, weights: dict, cfg: PPORLlibConfig) -> PPORLlibPolicy:
-        """The policy of a checkpoint: ``weights`` the module's state_dict (model.pt), ``cfg`` from meta.json."""
+        """The policy of a checkpoint: ``weights["module"]`` the module's state_dict (model.pt), ``cfg`` from
+        meta.json."""
         module = build_module(env, cfg)
-        module.load_state_dict(weights)
+        module.load_state_dict(weights["module"])
         return cls(env, module, cfg.allow_hold)
 
     def reset(self, seed: int | None = None) -> None:

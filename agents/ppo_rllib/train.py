@@ -4,13 +4,14 @@ policy with masked logits, sampled by Ray env runners.
 Ray is started locally (``ray.init(address="local")``, one CPU per env runner) unless ``cfg.address`` names
 a running cluster, and shut down at the end. Each training iteration is one ``algo.train()``: a row of
 ``progress.csv`` and TensorBoard (``tb/``) with the env steps so far, the losses and the env's episode
-metrics from ``EpisodeMetricsCallback`` (means over the recent episodes), and a checkpoint:
+metrics from ``EpisodeMetricsCallback`` (means over the recent episodes), and two snapshots
+(``agents.checkpoint``: written whole or not at all, checked against their manifest on load):
 
-- ``model.pt``: the shared RLModule's torch state_dict (what ``evaluate.py`` loads, ``weights_only=True``);
-- ``meta.json``: agent, env, version, config, counters, ``library`` / ``library_version``, ``train_wall_s``
+- ``model/``: ``model.pt`` (``{"module": the shared RLModule's state_dict}``, what ``evaluate.py`` loads) and
+  ``meta.json``: agent, env, version, config, counters, ``library`` / ``library_version``, ``train_wall_s``
   ``training_seeds`` (the run's block of env seeds) and ``training_seeds_used`` (the smallest and largest
   reset seed of the episodes trained on);
-- ``checkpoint/learner.pt``: the module and its Adam state, for ``--resume``.
+- ``checkpoint/``: ``learner.pt`` (the module and its Adam state) and the same ``meta.json``, for ``--resume``.
 
 No pickle is written or read: the weights and optimizer state are tensors saved by ``torch.save`` and loaded
 with ``weights_only=True``. ``--resume`` rebuilds the algorithm from the config in ``meta.json``, loads the
@@ -21,24 +22,20 @@ sample in parallel processes.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 from pathlib import Path
 
-from agents.common import (
+from agents.checkpoint import (
     CHECKPOINT_DIR,
-    META_FILE,
+    MODEL_DIR,
     WEIGHTS_FILE,
-    RunLogger,
-    TrainClock,
-    load_weights,
-    read_meta,
-    save_weights,
-    setup_torch,
-    training_seed_range,
-    write_json,
+    check_resume,
+    read_checkpoint,
+    torch_bytes,
+    write_snapshot,
 )
+from agents.common import RunLogger, TrainClock, setup_torch, training_seed_range
 
 from .config import PPORLlibConfig
 
@@ -50,8 +47,6 @@ LOG_FIELDS = ["step", "iteration", "episodes", "wall_s", "iteration_s", "agent_r
 RUNNER_KEYS = ("episode_return_mean", "episode_len_mean", "mean_task_cost_s", "completion_rate", "drop_rate",
                "mean_delay_s", "masked_actions_total", "training_seed_min", "training_seed_max")
 LEARNER_KEYS = ("policy_loss", "vf_loss", "entropy", "vf_explained_var")
-RESUME_MAY_CHANGE = ("steps", "num_env_runners", "torch_threads", "address")
-"""Config fields a resumed run may set differently from the run it continues (budget and resources)."""
 
 
 def ppo_algorithm_config(cfg: PPORLlibConfig, seed_start: int):
@@ -133,23 +128,12 @@ def result_row(result: dict, counters: dict, wall_s: float) -> dict:
 
 
 def restore_point(out: Path, cfg: PPORLlibConfig) -> tuple[dict, dict]:
-    """``(meta, learner_state)`` of the run in ``out`` to resume; ValueError if it is not a ppo_rllib run or
-    was trained with other settings (only ``RESUME_MAY_CHANGE`` may differ)."""
-    meta = read_meta(out)
-    if meta.get("agent") != "ppo_rllib":
-        raise ValueError(f"resume: {out} holds a {meta.get('agent')!r} run, not ppo_rllib")
-    saved = {k: v for k, v in meta["config"].items() if k not in RESUME_MAY_CHANGE}
-    mine = {k: v for k, v in json.loads(json.dumps(cfg.to_dict())).items() if k not in RESUME_MAY_CHANGE}
-    if mine != saved:
-        diff = ", ".join(f"{k} {saved.get(k)!r} -> {mine.get(k)!r}" for k in sorted(set(mine) | set(saved))
-                         if mine.get(k) != saved.get(k))
-        raise ValueError(f"resume: {out} was trained with other settings ({diff}); resume with the same ones "
-                         "or start a new --out")
-    state = load_weights(out / CHECKPOINT_DIR / LEARNER_FILE)
-    if int(state["step"]) != int(meta["step"]):
-        raise ValueError(f"resume: {out / CHECKPOINT_DIR / LEARNER_FILE} (step {int(state['step'])}) does not "
-                         f"match {out / META_FILE} (step {meta['step']}): the run was cut while saving")
-    return meta, state
+    """``(meta, learner_state)`` of the run in ``out`` to resume; CheckpointError if it is not a ppo_rllib run
+    of ``cfg`` (only ``cfg.RESUME_MAY_CHANGE`` may differ) or its checkpoint is damaged."""
+    snapshot = read_checkpoint(out)
+    check_resume(snapshot, agent="ppo_rllib", env="offload_routing", config=cfg.to_dict(),
+                 may_change=cfg.RESUME_MAY_CHANGE)
+    return snapshot.meta, snapshot.torch(LEARNER_FILE)
 
 
 def save_checkpoint(out: Path, cfg: PPORLlibConfig, algo, counters: dict, seeds: list[int], wall_s: float) -> None:
@@ -158,16 +142,12 @@ def save_checkpoint(out: Path, cfg: PPORLlibConfig, algo, counters: dict, seeds:
     from leo_envs import __version__
 
     state = learner_state(algo)
-    ck = out / CHECKPOINT_DIR
-    ck.mkdir(parents=True, exist_ok=True)
-    save_weights(ck / LEARNER_FILE, {**state, "step": counters["step"]})
-    save_weights(out / WEIGHTS_FILE, state["module"])
     first, last = training_seed_range(cfg.seed)
-    write_json(out / META_FILE, {
-        "agent": "ppo_rllib", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
-        **counters, "library": "ray[rllib]", "library_version": ray.__version__, "train_wall_s": round(wall_s, 3),
-        "training_seeds": [first, last], "training_seeds_used": seeds,
-    })
+    meta = {"agent": "ppo_rllib", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
+            **counters, "library": "ray[rllib]", "library_version": ray.__version__, "train_wall_s": round(wall_s, 3),
+            "training_seeds": [first, last], "training_seeds_used": seeds}
+    write_snapshot(out / CHECKPOINT_DIR, meta, {LEARNER_FILE: torch_bytes(state)})
+    write_snapshot(out / MODEL_DIR, meta, {WEIGHTS_FILE: torch_bytes({"module": state["module"]})})
 
 
 def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
@@ -180,7 +160,7 @@ def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool =
     clock, state = TrainClock(), None
     first, last = training_seed_range(cfg.seed)
     seeds = [last + 1, first - 1]  # [smallest, largest] reset seed of the episodes trained on (none yet)
-    if resume and (out / META_FILE).is_file():
+    if resume:
         meta, state = restore_point(out, cfg)
         counters = {k: int(meta[k]) for k in counters}
         clock = TrainClock(meta["train_wall_s"])
@@ -209,7 +189,7 @@ def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool =
             if state is not None:
                 load_learner_state(algo, state)
             base = dict(counters)
-            logger = RunLogger(out, LOG_FIELDS, resume=resume)
+            logger = RunLogger(out, LOG_FIELDS, resume_step=counters["step"] if resume else None)
             bar = tqdm(total=cfg.steps, initial=min(counters["step"], cfg.steps), desc="ppo_rllib", unit="step",
                        disable=not progress)
             while counters["step"] < cfg.steps:
@@ -219,9 +199,10 @@ def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool =
                 bar.update(min(step, cfg.steps) - min(counters["step"], cfg.steps))
                 counters = {"step": step, "iteration": counters["iteration"] + 1,
                             "episode": base["episode"] + int(runners.get("num_episodes_lifetime", 0))}
-                if "training_seed_max" in runners:
-                    seeds = [min(seeds[0], int(runners["training_seed_min"])),
-                             max(seeds[1], int(runners["training_seed_max"]))]
+                lo, hi = runners.get("training_seed_min"), runners.get("training_seed_max")
+                if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
+                    # (NaN in an iteration in which no episode ended)
+                    seeds = [min(seeds[0], int(lo)), max(seeds[1], int(hi))]
                 wall = clock.total_s()
                 row = result_row(result, counters, wall)
                 logger.log(row, step)

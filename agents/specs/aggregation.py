@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.baselines import AGGREGATION_BASELINES, make_aggregation_baseline
+from agents.checkpoint import read_model
 from agents.specs.base import EnvSpec, LearnerSpec, mean_halfwidth, play_gym, run_gym_episode
 from leo_envs import AGGREGATION_ID, AGGREGATION_VARIANTS, aggregation_v1
 from leo_envs.envs.aggregation import SCENARIOS
@@ -20,13 +21,15 @@ def make(scenario: str):
 
 def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
     """Double DQN and MaskablePPO where their action space fits (the 12-satellite scenarios, not tiny),
-    each preferring the checkpoint ``make reproduce`` trained on that scenario, else its low-traffic one."""
+    each preferring the checkpoint ``make reproduce`` trained on that scenario, else its low-traffic one (a
+    damaged run directory is refused by ``read_model``, not skipped)."""
     if scenario == "tiny":
         return []
     found = []
     for prefix in ("ddqn", "maskable_ppo"):
         for run in (runs / f"{prefix}_{scenario}", runs / f"{prefix}_low_traffic"):
-            if (run / "meta.json").is_file():
+            if run.is_dir():
+                read_model(run)
                 found.append(run)
                 break
     return found

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from agents.common import WEIGHTS_FILE, load_weights
+from agents.checkpoint import CheckpointError, Snapshot
 from agents.policy import Policy
 
 Ref = str | Callable[..., Any]
@@ -50,8 +50,9 @@ class LearnerSpec:
     """Its config dataclass (fields ``seed``, ``scenario``, ``steps`` at least; built from keywords and
     rebuilt from ``meta.json["config"]``)."""
     train: Ref
-    """``train(cfg, out: Path, resume: bool, progress: bool) -> dict`` of counters; writes ``out/model.pt``
-    (a state_dict) and ``out/meta.json`` (with ``agent``, ``env``, ``config`` and ``step``)."""
+    """``train(cfg, out: Path, resume: bool, progress: bool) -> dict`` of counters; writes the snapshots
+    ``out/model`` (``model.pt``, a dict of state_dicts, and ``meta.json`` with ``agent``, ``env``, ``config``
+    and ``step``) and ``out/checkpoint`` (``agents.checkpoint``)."""
     policy: Ref
     """``policy(env, weights: dict, cfg) -> Policy``: the trained policy from the loaded ``model.pt``."""
     options: tuple[str, ...] = ()
@@ -73,10 +74,24 @@ class LearnerSpec:
             raise ValueError(f"{self.name}: no quick_budget and no default steps in its config")
         return int(steps)
 
-    def load(self, checkpoint_dir: Path, env: Any, meta: dict) -> Policy:
-        """The policy saved in ``checkpoint_dir`` (its ``meta.json`` already read into ``meta``)."""
-        weights = load_weights(Path(checkpoint_dir) / WEIGHTS_FILE)
-        return resolve(self.policy)(env, weights, self.make_config(**meta["config"]))
+    def config_from(self, snapshot: Snapshot) -> Any:
+        """The config a snapshot's meta.json records, rebuilt (CheckpointError if it does not fit)."""
+        try:
+            return self.make_config(**snapshot.meta["config"])
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{snapshot.path / 'meta.json'}: config does not fit {self.name}'s "
+                                  f"({str(exc).splitlines()[0][:200]})") from None
+
+    def load(self, snapshot: Snapshot, env: Any) -> Policy:
+        """The policy of a verified model snapshot (``agents.checkpoint.read_model``)."""
+        cfg = self.config_from(snapshot)
+        weights = snapshot.torch()
+        try:
+            return resolve(self.policy)(env, weights, cfg)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{snapshot.file('model.pt')}: weights do not fit the {self.name} network that "
+                                  f"meta.json's config describes ({type(exc).__name__}: "
+                                  f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''})") from None
 
 
 def no_checkpoints(scenario: str, runs: Path) -> list[Path]:

@@ -3,12 +3,12 @@ calibration against the offloading paper."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from agents.baselines import OFFLOAD_ROUTING_BASELINES, make_offload_routing_baseline
+from agents.checkpoint import read_model
 from agents.specs.base import EnvSpec, EpisodeResult, LearnerSpec, mean_halfwidth, play_parallel
 from leo_envs import OFFLOAD_ROUTING_ID, offload_routing_v1
 from leo_envs.envs.offload_routing import SCENARIOS
@@ -59,10 +59,9 @@ def delay_cdf(report: dict, delays: dict, out: Path, stem: str) -> Path | None:
 def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
     """MADQN everywhere: one network for any constellation (``make reproduce`` trains it on iridium); the
     standard learners (``runs/ppo_sb3``, ``runs/ppo_rllib``) on the scenario they were trained on."""
-    found = [runs / "madqn"] if (runs / "madqn" / "meta.json").is_file() else []
+    found = [runs / "madqn"] if (runs / "madqn").is_dir() and read_model(runs / "madqn").meta else []
     for name in ("ppo_sb3", "ppo_rllib"):
-        meta = runs / name / "meta.json"
-        if meta.is_file() and json.loads(meta.read_text())["config"]["scenario"] == scenario:
+        if (runs / name).is_dir() and read_model(runs / name).meta["config"].get("scenario") == scenario:
             found.append(runs / name)
     return found
 

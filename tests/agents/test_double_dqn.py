@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.common import load_weights
+from agents.checkpoint import read_model
 from agents.double_dqn import DoubleDQNConfig, masked_argmax
 from agents.double_dqn.train import build_model, train
 from agents.registry import load_policy
@@ -64,22 +64,24 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
                           checkpoint_every=100, instance_episodes=0)  # the loaded policy acts greedily
     train(cfg, tmp_path / "a", progress=False)
     train(cfg, tmp_path / "b", progress=False)
-    wa, wb = load_weights(tmp_path / "a" / "model.pt"), load_weights(tmp_path / "b" / "model.pt")
+    wa, wb = read_model(tmp_path / "a").torch(), read_model(tmp_path / "b").torch()
     assert all(torch.equal(wa["policy"][k], wb["policy"][k]) for k in wa["policy"])
     # the input standardisation was measured, is saved, and is the same in the target network
     scale = wa["policy"]["q_net.input_scale"]
     assert not torch.all(scale == 1) and torch.equal(scale, wa["policy"]["q_net_target.input_scale"])
-    # resume: the run continues from its checkpoint (step count, episodes and log carry on)
+    # resume (from the end of a run, mid-episode): bit for bit the run that never stopped, log included
     longer = DoubleDQNConfig(**{**cfg.to_dict(), "steps": 600})
     counters = train(longer, tmp_path / "a", resume=True, progress=False)
-    assert counters["step"] == 600
+    assert counters == train(longer, tmp_path / "full", progress=False) and counters["step"] == 600
+    wr, wf = read_model(tmp_path / "a").torch(), read_model(tmp_path / "full").torch()
+    assert all(torch.equal(wr["policy"][k], wf["policy"][k]) for k in wf["policy"])
     steps = [line.split(",") for line in (tmp_path / "a" / "progress.csv").read_text().splitlines()]
     assert len(steps) > 3
     # save -> load: identical greedy actions
     env = aggregation_v1.env("tiny")
     policy = load_policy(tmp_path / "a", env)
     twin = build_model(longer, aggregation_v1.env("tiny"))
-    twin.policy.load_state_dict(load_weights(tmp_path / "a" / "model.pt")["policy"])
+    twin.policy.load_state_dict(read_model(tmp_path / "a").torch()["policy"])
     obs, _ = env.reset(seed=0)
     done = False
     while not done:
@@ -115,13 +117,13 @@ def test_model_pt_holds_the_best_validated_weights(tmp_path):
     # the best by the env's objective: the validation return (EDR with violations charged)
     scores = [h["return"] for h in record["history"]]
     assert len(scores) >= 3 and record["best"]["return"] == max(scores)
-    meta = json.loads((tmp_path / "meta.json").read_text())
+    meta = read_model(tmp_path).meta
     assert meta["validation"] == record["best"] and meta["step"] == record["best"]["step"]
     policy = load_policy(tmp_path, aggregation_v1.env("tiny"))
     assert validation_score(policy.model, "tiny", 3)["return"] == max(scores)  # model.pt is that policy
     # a fresh run into the same directory does not inherit the old run's best
     train(DoubleDQNConfig(**{**cfg.to_dict(), "hidden": 8}), tmp_path, progress=False)
-    assert json.loads((tmp_path / "meta.json").read_text())["config"]["hidden"] == 8
+    assert read_model(tmp_path).meta["config"]["hidden"] == 8
     assert load_policy(tmp_path, aggregation_v1.env("tiny")).model.policy.q_net.q_net[0].out_features == 8
 
 

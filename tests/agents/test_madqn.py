@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.common import load_weights
+from agents.checkpoint import read_checkpoint, read_model
 from agents.madqn import MADQNAgent, MADQNConfig
 from agents.madqn.agent import N_ROUTE, route_mask
 from agents.madqn.train import train
@@ -58,15 +58,15 @@ def test_same_seed_same_first_200_updates_and_resume_continues(tmp_path):
     a = train(cfg, tmp_path / "a", progress=False)
     b = train(cfg, tmp_path / "b", progress=False)
     assert a["updates"] >= 200 and a == b
-    wa, wb = load_weights(tmp_path / "a" / "model.pt"), load_weights(tmp_path / "b" / "model.pt")
+    wa, wb = read_model(tmp_path / "a").torch(), read_model(tmp_path / "b").torch()
     assert all(torch.equal(wa["online"][k], wb["online"][k]) for k in wa["online"])
     # a run of two tiny episodes (1600 slots) interrupted after the first, then resumed == one uninterrupted run
     long = MADQNConfig(steps=1600, **TINY)
     train(long, tmp_path / "cut", progress=False, stop_at=800)
-    assert load_weights(tmp_path / "cut" / "checkpoint" / "model.pt")["online"]
+    assert read_checkpoint(tmp_path / "cut").torch("learner.pt")["online"]
     train(long, tmp_path / "cut", resume=True, progress=False)
     train(long, tmp_path / "full", progress=False)
-    wr, wf = load_weights(tmp_path / "cut" / "model.pt"), load_weights(tmp_path / "full" / "model.pt")
+    wr, wf = read_model(tmp_path / "cut").torch(), read_model(tmp_path / "full").torch()
     assert all(torch.equal(wr["online"][k], wf["online"][k]) for k in wr["online"])
     rows = (tmp_path / "cut" / "progress.csv").read_text().strip().splitlines()
     assert rows[1:] == (tmp_path / "full" / "progress.csv").read_text().strip().splitlines()[1:]
@@ -77,7 +77,7 @@ def test_save_load_gives_identical_greedy_actions(tmp_path):
     train(MADQNConfig(steps=200, **TINY), tmp_path, progress=False)
     env = offload_routing_v1.parallel_env("tiny")
     policy = load_policy(tmp_path, env)
-    state = load_weights(tmp_path / "checkpoint" / "model.pt")
+    state = read_checkpoint(tmp_path).torch("learner.pt")
     twin = MADQNAgent(env.sim.obs_dim, MADQNConfig(**TINY))
     twin.online.load_state_dict(state["online"])
     obs, _ = env.reset(seed=0)

@@ -3,7 +3,6 @@ loader. One training run (Ray is the cost: about 10 s to start and as much to bu
 once; the rest needs no Ray."""
 
 import csv
-import json
 import pickle
 
 import numpy as np
@@ -12,7 +11,8 @@ import torch
 
 pytest.importorskip("ray.rllib", reason="Ray RLlib is the optional extra: pip install 'leo-envs[rllib]'")
 
-from agents.common import load_weights, training_seed_range  # noqa: E402
+from agents.checkpoint import read_checkpoint, read_model  # noqa: E402
+from agents.common import training_seed_range  # noqa: E402
 from agents.ppo_rllib.env import SeededResets, TrainingView, policy_mask  # noqa: E402
 from agents.registry import load_policy  # noqa: E402
 from leo_envs import offload_routing_v1  # noqa: E402
@@ -86,7 +86,7 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     # train.py: two iterations of 220 env steps, two episode ends
     assert main(ARGS + ["--steps", "440", "--out", str(run)]) == 0
     assert not ray.is_initialized()  # shut down at the end
-    meta = json.loads((run / "meta.json").read_text())
+    meta = read_model(run).meta
     assert meta["agent"] == "ppo_rllib" and meta["env"] == "offload_routing"
     assert meta["step"] == 440 and meta["iteration"] == 2 and meta["episode"] == 2
     assert meta["library"] == "ray[rllib]" and meta["library_version"] == ray.__version__
@@ -104,7 +104,7 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
         assert float(r["episode_len_mean"]) == 220
         assert first <= float(r["training_seed_min"]) <= float(r["training_seed_max"]) <= last
     assert any((run / "tb").iterdir())
-    weights = load_weights(run / "model.pt")
+    weights = read_model(run).torch()["module"]
     assert all(isinstance(v, torch.Tensor) for v in weights.values())
     assert any(k.startswith("pi.") for k in weights)
 
@@ -131,23 +131,24 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(PPORLlibConfig, "__init__", _with_defaults(PPORLlibConfig.__init__, SMALL))
 
     # --resume: weights and Adam state come back (Adam's step count goes on), counters continue, fresh seeds
-    adam_steps = _adam_steps(load_weights(run / "checkpoint" / LEARNER_FILE))
+    adam_steps = _adam_steps(read_checkpoint(run).torch(LEARNER_FILE))
     assert main(ARGS + ["--steps", "660", "--out", str(run), "--resume"]) == 0
-    meta2 = json.loads((run / "meta.json").read_text())
+    meta2 = read_model(run).meta
     assert meta2["step"] == 660 and meta2["iteration"] == 3 and meta2["episode"] == 3
     assert meta2["train_wall_s"] > meta["train_wall_s"]
     assert meta2["training_seeds_used"][0] == lo and meta2["training_seeds_used"][1] > hi
-    assert _adam_steps(load_weights(run / "checkpoint" / LEARNER_FILE)) > adam_steps  # a fresh Adam: about half
+    assert _adam_steps(read_checkpoint(run).torch(LEARNER_FILE)) > adam_steps  # a fresh Adam: about half
     rows = _rows(run)
     assert [int(r["step"]) for r in rows] == [220, 440, 660]
     assert float(rows[-1]["training_seed_min"]) > hi
-    with pytest.raises(ValueError, match="other settings"):  # another config: a clear error, not a mix
+    with pytest.raises(ValueError, match="lr is 0.001 but the run"):  # another config: a clear error, not a mix
         train(PPORLlibConfig(scenario="tiny", seed=3, lr=1e-3, steps=880), run, resume=True, progress=False)
 
     # no pickle anywhere: every file we load is a weights_only torch file, and RLlib wrote none into the run
     assert loads and all(weights_only is True for path, weights_only in loads if str(tmp_path) in path)
     files = {p.relative_to(run).as_posix() for p in run.rglob("*") if p.is_file() and "tb/" not in p.as_posix()}
-    assert files == {"meta.json", "model.pt", "progress.csv", f"checkpoint/{LEARNER_FILE}"}
+    assert files == {"model/meta.json", "model/model.pt", "model/manifest.json", "progress.csv",
+                     "checkpoint/meta.json", "checkpoint/manifest.json", f"checkpoint/{LEARNER_FILE}"}
 
 
 def _with_defaults(init, defaults):

@@ -1,16 +1,16 @@
 """The standard learners trained like ours: ``ppo_sb3`` (stable-baselines3 PPO, SuperSuit parameter sharing,
 offload_routing) and ``maskable_ppo`` (sb3-contrib, Aggregation-v1 through gym.make). Each trains a few
 hundred steps on the smallest scenario across several episode ends, with every reset seeded from the run's
-training range; writes model.pt + meta.json, which evaluate.py's load_policy loads without a pickle; the
-loaded policy plays an episode without a masked action; the same seed gives the same weights bit for bit,
-and a run resumed from a checkpoint taken in the middle of an episode ends with the same weights too."""
+training range; writes the model/ snapshot (model.pt + meta.json), which evaluate.py's load_policy loads
+without a pickle; the loaded policy plays an episode without a masked action; the same seed gives the same
+weights bit for bit, and a run resumed from a checkpoint taken in the middle of an episode ends with the same
+weights too."""
 
 from __future__ import annotations
 
 import builtins
 import dataclasses
 import io
-import json
 import pickle
 from pathlib import Path
 
@@ -22,7 +22,8 @@ pytest.importorskip("supersuit")
 pytest.importorskip("sb3_contrib")
 
 import train as train_cli  # noqa: E402
-from agents.common import META_FILE, WEIGHTS_FILE, load_weights, training_seed, training_seed_range  # noqa: E402
+from agents.checkpoint import read_model  # noqa: E402
+from agents.common import training_seed, training_seed_range  # noqa: E402
 from agents.maskable_ppo.config import MaskablePPOConfig  # noqa: E402
 from agents.maskable_ppo.train import train as train_maskable  # noqa: E402
 from agents.ppo_sb3.config import PPOSB3Config  # noqa: E402
@@ -43,7 +44,7 @@ EVALUATION_SEEDS_BELOW = 1000 * 1000  # evaluate.py resets with 1000 s + e
 
 
 def weights(run: Path) -> dict:
-    return load_weights(run / WEIGHTS_FILE)["policy"]
+    return read_model(run).torch()["policy"]
 
 
 def same(a: dict, b: dict) -> bool:
@@ -71,7 +72,7 @@ def trained(request, tmp_path_factory):
 def test_training_writes_the_evaluable_checkpoint_across_episode_ends(trained):
     name, run, counters, seeds = trained
     train, cfg, env_name, _ = LEARNERS[name]
-    meta = json.loads((run / META_FILE).read_text())
+    meta = read_model(run).meta
     assert meta["agent"] == name and meta["env"] == env_name and meta["config"] == dataclasses.asdict(cfg)
     assert meta["library"] in ("stable-baselines3", "sb3-contrib") and meta["library_version"]
     assert meta["train_wall_s"] > 0 and meta["step"] == counters["step"] >= cfg.steps
@@ -126,7 +127,7 @@ def test_same_seed_same_weights_and_resume_mid_episode_is_bit_for_bit(trained, t
     with no_pickles(tmp_path / "resumed"):
         assert train(cfg, tmp_path / "resumed", resume=True, progress=False) == counters
     assert same(weights(run), weights(tmp_path / "resumed"))
-    meta = json.loads((tmp_path / "resumed" / META_FILE).read_text())
+    meta = read_model(tmp_path / "resumed").meta
     assert meta["step"] == counters["step"] and meta["train_wall_s"] > 0
     with pytest.raises(ValueError, match="n_epochs"):
         train(dataclasses.replace(cfg, n_epochs=cfg.n_epochs + 1), tmp_path / "resumed", resume=True, progress=False)
@@ -209,7 +210,7 @@ def test_train_cli(env_name, agent, tmp_path, capsys):
         return [env_name, agent, "--scenario", "tiny", "--steps", str(steps), "--out", str(out), "--no-progress"]
 
     assert train_cli.main(args(100)) == 0
-    first = json.loads((out / META_FILE).read_text())["step"]  # whole rollouts: 100 rounded up
+    first = read_model(out).meta["step"]  # whole rollouts: 100 rounded up
     assert train_cli.main([*args(2 * first), "--resume"]) == 0
-    meta = json.loads((out / META_FILE).read_text())
+    meta = read_model(out).meta
     assert meta["agent"] == agent and meta["step"] == 2 * first and f"trained {agent}" in capsys.readouterr().out
