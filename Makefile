@@ -34,7 +34,7 @@ bench-quality: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --render-only
 
 # every agent on every registered scenario, >= 5 seeds: LEADERBOARD.md, leaderboard.csv/json
-# (trained checkpoints from results/runs, written by `make reproduce`)
+# (trained checkpoints from results/runs, written by `make reproduce`; a missing one is trained first)
 leaderboard: $(STAMP)
 	$(BIN)/python benchmarks/leaderboard.py --seeds 5
 

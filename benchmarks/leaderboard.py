@@ -4,9 +4,12 @@
 
 Writes LEADERBOARD.md, leaderboard.csv and leaderboard.json (one row per env x scenario x agent, ranked
 on the env's primary metric: mean, IQM, 95% bootstrap CI over seeds, train steps, eval episodes, package
-version, git commit) and one plot per env. ``--smoke`` runs one seed on the tiny scenarios (CI checks the
-schema with it). The files are generated: never edit them by hand. Envs, their scenarios, primary metric
-and direction, side metrics, baselines and trained checkpoints come from the env specs (agents/specs).
+version, git commit) and one plot per env. Checkpoints come from ``--checkpoints`` (``make reproduce``'s
+runs); a run the specs expect there (``EnvSpec.leaderboard_runs``) that is missing is trained first, at its
+learner's quick budget, unless ``--no-train``. ``--smoke`` runs one seed on the tiny scenarios and trains
+nothing (CI checks the schema with it). The files are generated: never edit them by hand. Envs, their
+scenarios, primary metric and direction, side metrics, baselines and trained checkpoints come from the env
+specs (agents/specs).
 """
 
 from __future__ import annotations
@@ -178,6 +181,26 @@ def validate(out: Path) -> None:
         raise ValueError("LEADERBOARD.md: generator header missing (hand-edited?)")
 
 
+def train_missing(runs: Path, envs: list[str] | None = None) -> list[Path]:
+    """Train, at the learner's quick budget (seed 0), every run of ``EnvSpec.leaderboard_runs`` missing
+    from ``runs`` (``make reproduce`` trains the same ones); returns the run directories trained."""
+    from agents.registry import train_learner
+
+    trained = []
+    for env_name, spec in SPECS.items():
+        if envs is not None and env_name not in envs:
+            continue
+        for name, learner, scenario in spec.leaderboard_runs:
+            out = runs / name
+            if out.exists():
+                continue
+            steps = spec.learner(learner).quick_steps(scenario)
+            print(f"training {learner} on {env_name}/{scenario} ({steps} steps) into {out}", flush=True)
+            train_learner(env_name, learner, out, scenario=scenario, steps=steps, seed=0, resume=False)
+            trained.append(out)
+    return trained
+
+
 def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None) -> list[dict]:
     """Every baseline and fitting checkpoint of every env (or of ``envs``) on each of its scenarios (on its
     test scenario alone with ``smoke``): the leaderboard's rows."""
@@ -204,8 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--checkpoints", type=Path, default=ROOT / "results" / "runs")
     parser.add_argument("--out", type=Path, default=ROOT)
-    parser.add_argument("--smoke", action="store_true", help="one seed, tiny scenarios only")
+    parser.add_argument("--smoke", action="store_true", help="one seed, tiny scenarios only (trains nothing)")
+    parser.add_argument("--no-train", action="store_true",
+                        help="evaluate the checkpoints in --checkpoints as they are (default: train missing ones)")
     args = parser.parse_args(argv)
+    if not (args.smoke or args.no_train):
+        train_missing(args.checkpoints)
 
     t0 = time.perf_counter()
     try:

@@ -120,6 +120,7 @@ def toy_spec(runs_seen: list) -> EnvSpec:
         learners=(LearnerSpec(name="best_constant", config=BestConstantConfig, train=train_best_constant,
                               policy=load_best_constant),),
         reference_baseline="always_one", extra_plots=(hit_plot,), leaderboard_checkpoints=checkpoints,
+        leaderboard_runs=(("best", "best_constant", "tiny"),),
         calibrate=calibrate_toy, quality_scenario="tiny", quality_targets=("always_zero", "always_one"))
 
 
@@ -148,6 +149,12 @@ def test_a_third_env_is_one_spec(toy, tmp_path, capsys):
     assert (tmp_path / "ev" / "toy-tiny-hit_rate.png").stat().st_size > 1000
     assert "| always_one |" in (tmp_path / "ev" / "toy-tiny.md").read_text()
 
+    # the leaderboard trains the runs the spec expects only where missing
+    before = (tmp_path / "runs" / "best" / "model" / "manifest.json").read_bytes()
+    assert leaderboard.train_missing(tmp_path / "runs", envs=["toy"]) == []
+    assert leaderboard.train_missing(tmp_path / "fresh", envs=["toy"]) == [tmp_path / "fresh" / "best"]
+    assert read_model(tmp_path / "fresh" / "best").meta["step"] == 50  # the learner's quick budget
+    assert (tmp_path / "runs" / "best" / "model" / "manifest.json").read_bytes() == before
     # the leaderboard's loop: every scenario of the spec, ranked on its metric, the spec's side column
     rows = leaderboard.collect_rows(2, tmp_path / "runs", envs=["toy"])
     assert toy == ["tiny", "fair"] and {r["scenario"] for r in rows} == {"tiny", "fair"}
@@ -188,7 +195,8 @@ def test_spec_rejects_inconsistent_fields():
     spec = toy_spec([])
     fields = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f != "learner_table"}
     for bad, match in (({"better": "more"}, "better"), ({"primary_metric": "score"}, "primary metric"),
-                       ({"default_scenario": "huge"}, "scenario"), ({"reference_baseline": "oracle"}, "reference")):
+                       ({"default_scenario": "huge"}, "scenario"), ({"reference_baseline": "oracle"}, "reference"),
+                       ({"leaderboard_runs": (("x", "madqn", "tiny"),)}, "leaderboard run")):
         with pytest.raises(ValueError, match=match):
             EnvSpec(**{**fields, **bad})
 

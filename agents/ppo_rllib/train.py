@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from pathlib import Path
 
 from agents.checkpoint import (
@@ -165,6 +166,9 @@ def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool =
         counters = {k: int(meta[k]) for k in counters}
         clock = TrainClock(meta["train_wall_s"])
         seeds = list(meta["training_seeds_used"])
+        warnings.warn(f"ppo_rllib: resuming {out} at step {counters['step']} with its weights and Adam state; "
+                      "Ray's env runners sample anew, so the run does not continue bit for bit", UserWarning,
+                      stacklevel=2)
     seed_start = seeds[1] + 1
     if seed_start > last:
         raise ValueError(f"seed: run {cfg.seed} used up its training seeds {first}..{last}")

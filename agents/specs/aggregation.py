@@ -35,6 +35,7 @@ def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
     return found
 
 
+TRAFFIC_LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 CALIBRATION_METRICS = ("energy_reduction", "delay_increment_s", "edr_j_per_s", "deadline_violations")
 CALIBRATION_BASELINES = ("random", "greedy", "ant_colony", "q_table")
 PAPER = {"low_traffic": (0.4787, 0.0161), "medium_traffic": (0.2675, 0.0189), "high_traffic": (0.0436, 0.0299)}
@@ -84,6 +85,8 @@ SPEC = EnvSpec(
     ),
     reference_baseline="milp_optimal",
     leaderboard_checkpoints=leaderboard_checkpoints,
+    leaderboard_runs=tuple((f"{prefix}_{level}", learner, level) for level in TRAFFIC_LEVELS
+                           for prefix, learner in (("ddqn", "double_dqn"), ("maskable_ppo", "maskable_ppo"))),
     calibrate=calibrate,
     quality_scenario="low_traffic",
     quality_targets=("greedy",),

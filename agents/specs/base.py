@@ -144,6 +144,10 @@ class EnvSpec:
     leaderboard_checkpoints: Callable[[str, Path], list[Path]] = no_checkpoints
     """``(scenario, runs_dir) -> run directories`` of trained checkpoints the leaderboard evaluates on that
     scenario (``runs_dir`` is where ``make reproduce`` trains)."""
+    leaderboard_runs: tuple[tuple[str, str, str], ...] = ()
+    """``(run directory name, learner, scenario)`` of the checkpoints the leaderboard expects in its runs
+    directory: ``make leaderboard`` trains a missing one at the learner's quick budget (seed 0) before
+    evaluating, as ``make reproduce`` does."""
     calibrate: Callable[[int, str | None], str] | None = None
     """``calibrate(seeds, scenario) -> Markdown table`` of the baselines beside the source paper's figures
     (``benchmarks/calibration.py``); ``scenario`` None means the hook's own; hooks tied to fixed paper
@@ -170,6 +174,10 @@ class EnvSpec:
         if self.reference_baseline is not None and self.reference_baseline not in self.baselines:
             raise ValueError(f"{self.name}: reference baseline {self.reference_baseline!r} is not a baseline")
         object.__setattr__(self, "learner_table", {lr.name: lr for lr in self.learners})
+        for run, learner, scenario in self.leaderboard_runs:
+            if learner not in self.learner_table or scenario not in self.scenarios:
+                raise ValueError(f"{self.name}: leaderboard run {run!r}: {learner!r} on {scenario!r} is not a "
+                                 "learner on a scenario of this env")
 
     def learner(self, name: str) -> LearnerSpec:
         if name not in self.learner_table:

@@ -121,6 +121,7 @@ SPEC = EnvSpec(
     ),
     extra_plots=(delay_cdf,),
     leaderboard_checkpoints=leaderboard_checkpoints,
+    leaderboard_runs=tuple((name, name, "iridium") for name in ("madqn", "ppo_sb3", "ppo_rllib")),
     calibrate=calibrate,
     quality_scenario="iridium",
     quality_targets=("full_offload", "congestion_aware"),
