@@ -24,6 +24,7 @@ from .core import (
 )
 from .core.constants import SECONDS_PER_DAY
 from .core.frames import ecef_to_geodetic, geodetic_to_ecef, gmst_rad
+from .core.network import slant_range_m
 from .core.sun import sun_position_eci, sunlit
 
 VALLADO_TOLERANCE_M = 1e-3  # tcppver.out prints 1e-8 km; sgp4's own test allows a few of those
@@ -181,6 +182,35 @@ def check_path_delay() -> Check:
                  f"{delay * 1e3:.2f} ms over {len(path) - 1} links", len(path) > 2 and delay >= bound)
 
 
+def check_ground_links() -> Check:
+    """Hypatia's rule (one maximum GSL length) against StarPerf's (a minimum elevation) on stations within 1.4 deg
+    of the equator, where the WGS84 normal is the radius (tilt < 0.01 deg) and the geocentric radius R within
+    15 m: only the satellites' sgp4 radii (543-555 km, about 0.06 deg a km) set the two rules apart."""
+    c = Constellation.from_preset("starlink_shell1")
+    stations = [GroundStation("Quito", -0.18, -78.47), GroundStation("Macapa", 0.03, -51.07),
+                GroundStation("Libreville", 0.39, 9.45), GroundStation("Kampala", 0.35, 32.58),
+                GroundStation("Singapore", 1.35, 103.82), GroundStation("Pontianak", -0.03, 109.33)]
+    d = float(slant_range_m(25.0, EARTH_RADIUS_M + 550e3))
+    by_range = Network(c, ground_stations=stations, min_elevation_deg=None, max_gsl_m=d)
+    by_elevation = {e: Network(c, ground_stations=stations, min_elevation_deg=e) for e in (24.5, 25.0, 25.5)}
+    times = np.arange(0.0, 5400.0, 600.0)
+    pairs = near = differ_near = differ_far = links = 0
+    for t, pos in zip(times, c.positions_ecef(times)):
+        a = by_range.snapshot(t, pos).gsl_up
+        low, mid, high = (net.snapshot(t, pos).gsl_up for net in by_elevation.values())
+        band = low & ~high  # elevation in [24.5, 25.5)
+        pairs, near, links = pairs + a.size, near + int(band.sum()), links + int(mid.sum())
+        differ_near += int((band & (a != mid)).sum())
+        differ_far += int((~band & (a != mid)).sum())
+    return Check(
+        f"Ground links: max slant range d(25 deg) = {d / 1e3:.1f} km at 550 km vs min elevation 25 deg",
+        "identical link sets > 0.5 deg from 25 deg",
+        f"{differ_far} of {pairs - near} pairs differ (starlink_shell1, {len(stations)} equatorial stations x "
+        f"{len(times)} snapshots, {links} links); {differ_near} of {near} within 0.5 deg differ",
+        differ_far == 0 and links > 0 and pairs - near > 0,
+    )
+
+
 def check_eclipse() -> Check:
     c = Constellation.walker(planes=4, sats_per_plane=1, altitude_km=550, inclination_deg=53, pattern="delta")
     prop = c.propagate(np.array([0.0, 1.0]))
@@ -208,7 +238,7 @@ def run_checks() -> list[Check]:
     checks += [check_gmst(), check_geodetic()]
     checks += check_isl_geometry()
     checks += check_link_budget()
-    checks += [check_path_delay(), check_eclipse()]
+    checks += [check_path_delay(), check_ground_links(), check_eclipse()]
     return checks
 
 

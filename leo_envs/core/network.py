@@ -23,6 +23,31 @@ from .topology import elevation_deg, plus_grid, segment_clearance_m
 WEIGHTS = ("delay", "hops")
 
 
+def slant_range_m(elevation_deg, satellite_radius_m, ground_radius_m=EARTH_RADIUS_M) -> np.ndarray:
+    """Distance from a ground point at geocentric radius R to a satellite at radius r seen at
+    ``elevation_deg`` above the plane normal to the radius: sqrt(r^2 - R^2 cos^2 e) - R sin e (a sphere)."""
+    e = np.deg2rad(np.asarray(elevation_deg, float))
+    r = np.asarray(satellite_radius_m, float)
+    big_r = np.asarray(ground_radius_m, float)
+    return np.sqrt(r**2 - (big_r * np.cos(e)) ** 2) - big_r * np.sin(e)
+
+
+def elevation_at_range_deg(range_m, satellite_radius_m, ground_radius_m=EARTH_RADIUS_M) -> np.ndarray:
+    """Inverse of ``slant_range_m``: the elevation at which a satellite at radius r is ``range_m`` away,
+    by the law of cosines r^2 = R^2 + d^2 + 2 R d sin e. NaN where no elevation in [-90, 90] gives d."""
+    d = np.asarray(range_m, float)
+    r = np.asarray(satellite_radius_m, float)
+    big_r = np.asarray(ground_radius_m, float)
+    sin_e = (r**2 - big_r**2 - d**2) / (2.0 * big_r * d)
+    with np.errstate(invalid="ignore"):
+        return np.rad2deg(np.arcsin(np.where(np.abs(sin_e) <= 1.0, sin_e, np.nan)))
+
+
+def _is_number(value) -> bool:
+    """A real number, finite or not; bools are not numbers here."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 @dataclass(frozen=True)
 class GroundStation:
     name: str
@@ -50,7 +75,7 @@ class Snapshot:
     isl_up: np.ndarray  # (E,) both ends up, line of sight, within range, not failed, not polar-cut
     isl_length_m: np.ndarray  # (E,)
     isl_capacity_bps: np.ndarray  # (E,), 0 where down
-    gsl_up: np.ndarray  # (G, N) elevation above the minimum and satellite up
+    gsl_up: np.ndarray  # (G, N) satellite up, above the horizon, elevation >= minimum, slant range <= maximum
     gsl_length_m: np.ndarray  # (G, N)
     gsl_capacity_bps: np.ndarray  # (G, N), 0 where down
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
@@ -156,10 +181,23 @@ class Network:
         ground_stations: ``GroundStation`` list; they become nodes N..N+G-1.
         max_isl_m: longest usable ISL in metres; ``None`` means the grazing limit (line of sight clearing
             the Earth plus ``grazing_altitude_m``), which applies always.
-        min_elevation_deg: ground-satellite links need at least this elevation.
+        min_elevation_deg: ground-satellite links (GSL) need at least this elevation; ``None``: no minimum.
+        max_gsl_m: GSLs may be at most this long (slant range, metres); ``None``: no maximum.
         polar_cutoff_deg: inter-plane ISLs are off while either end is above this |latitude|.
         isl_link / ground_link: ``RadioLink`` (Shannon capacity from distance) or ``OpticalLink`` (fixed rate).
         faults: a ``FaultModel``; failures are drawn from ``seed``.
+
+    A GSL is up when the satellite is up, above the station's horizon (elevation >= 0, line of sight;
+    always), its elevation >= ``min_elevation_deg`` (unless None) and its slant range <= ``max_gsl_m``
+    (unless None). Give both for their intersection, neither for line of sight only. Elevation is measured
+    from the station's WGS84 ellipsoid normal. The two simulators this suite is compared with use one rule
+    each: StarPerf (Lai et al.) a minimum elevation angle, Hypatia (Kassing et al., IMC 2020) a maximum
+    GSL length (``max_gsl_length_m``, derived from a minimum elevation for a given altitude; its scripts
+    take h / sin(e), a flat Earth: 1301 km for 25 deg at 550 km, which on the sphere is 19.8 deg, where
+    ``slant_range_m`` gives 1123 km). A length equals an elevation only for the radii it was derived
+    with: at 25 deg and 550 km a satellite 1 km lower reaches it about 0.06 deg lower, a station 1 km
+    nearer the centre (higher latitude: smaller geocentric radius) about 0.06 deg higher, and the
+    ellipsoid normal tilts up to 0.19 deg from the radius (none on the equator).
     """
 
     def __init__(
@@ -169,7 +207,8 @@ class Network:
         ground_stations=(),
         *,
         max_isl_m: float | None = None,
-        min_elevation_deg: float = 25.0,
+        min_elevation_deg: float | None = 25.0,
+        max_gsl_m: float | None = None,
         polar_cutoff_deg: float = 75.0,
         grazing_altitude_m: float = GRAZING_ALTITUDE_M,
         isl_link: RadioLink | OpticalLink = ISL_LINK,
@@ -193,8 +232,12 @@ class Network:
             self.isl_inter = constellation.plane[pairs[:, 0]] != constellation.plane[pairs[:, 1]]
         if max_isl_m is not None and not (math.isfinite(max_isl_m) and max_isl_m > 0):
             raise ValueError(f"max_isl_m: {max_isl_m!r} must be a finite number > 0 or None")
-        if not (math.isfinite(min_elevation_deg) and 0.0 <= min_elevation_deg < 90.0):
-            raise ValueError(f"min_elevation_deg: {min_elevation_deg!r} is outside [0, 90)")
+        if min_elevation_deg is not None and not (
+            _is_number(min_elevation_deg) and math.isfinite(min_elevation_deg) and 0.0 <= min_elevation_deg < 90.0
+        ):
+            raise ValueError(f"min_elevation_deg: {min_elevation_deg!r} is outside [0, 90); allowed a number or None")
+        if max_gsl_m is not None and not (_is_number(max_gsl_m) and math.isfinite(max_gsl_m) and max_gsl_m > 0):
+            raise ValueError(f"max_gsl_m: {max_gsl_m!r} must be a finite number > 0 or None")
         if not (math.isfinite(polar_cutoff_deg) and 0.0 < polar_cutoff_deg <= 90.0):
             raise ValueError(f"polar_cutoff_deg: {polar_cutoff_deg!r} is outside (0, 90]")
         self.ground_stations = list(ground_stations)
@@ -202,7 +245,8 @@ class Network:
             if not isinstance(gs, GroundStation):
                 raise ValueError(f"ground_stations: expected GroundStation objects, got {gs!r}")
         self.max_isl_m = max_isl_m
-        self.min_elevation_deg = min_elevation_deg
+        self.min_elevation_deg = None if min_elevation_deg is None else float(min_elevation_deg)
+        self.max_gsl_m = None if max_gsl_m is None else float(max_gsl_m)
         self.polar_cutoff_deg = polar_cutoff_deg
         self.grazing_radius_m = EARTH_RADIUS_M + grazing_altitude_m
         self.isl_link = isl_link
@@ -272,8 +316,11 @@ class Network:
             safe = np.where(sat_up[:, None], sat_ecef, 0.0)
             with np.errstate(invalid="ignore"):
                 elev = elevation_deg(self._gs_ecef, self._gs_up, safe)
-            gsl_up = (elev >= self.min_elevation_deg) & sat_up[None, :]
+            # min_elevation_deg >= 0 implies the horizon; the range test costs nothing when unset
+            gsl_up = (elev >= (0.0 if self.min_elevation_deg is None else self.min_elevation_deg)) & sat_up[None, :]
             gsl_len = np.linalg.norm(safe[None, :, :] - self._gs_ecef[:, None, :], axis=-1)
+            if self.max_gsl_m is not None:
+                gsl_up &= gsl_len <= self.max_gsl_m
             gsl_cap = np.where(gsl_up, self.ground_link.capacity_bps(gsl_len), 0.0)
         else:
             gsl_up = np.zeros((0, self.num_sats), bool)
