@@ -20,6 +20,7 @@ from .core import (
     free_space_path_loss,
     grazing_limit_m,
     linear_to_db,
+    plus_grid,
     shannon_capacity_bps,
 )
 from .core.constants import SECONDS_PER_DAY
@@ -233,12 +234,27 @@ def check_eclipse() -> Check:
                  f"max deviation {worst:.4f}", worst <= 0.01)
 
 
+def check_tle_round_trip() -> Check:
+    """Presets written as TLE text (sgp4's ``export_tle``) and read back with the layout inferred from the
+    elements: the same planes, slots and +Grid, positions within the format's rounding."""
+    worst, same = 0.0, True
+    for name in ("iridium", "starlink_shell1"):
+        c = Constellation.from_preset(name)
+        back = Constellation.from_tle(c.to_tle())
+        same &= all(np.array_equal(a, b) for a, b in zip(plus_grid(c), plus_grid(back)))
+        same &= np.array_equal(back.plane, c.plane) and np.array_equal(back.slot, c.slot)
+        times = np.arange(0.0, 7200.0, 600.0)
+        worst = max(worst, float(np.max(np.linalg.norm(back.positions_ecef(times) - c.positions_ecef(times), axis=-1))))
+    return Check("Iridium and Starlink shell 1 through to_tle / from_tle (2 h)", "same planes, slots, +Grid; <= 50 m",
+                 f"{'same' if same else 'DIFFERENT'} layout, max {worst:.1f} m", same and worst <= 50.0)
+
+
 def run_checks() -> list[Check]:
     checks = check_vallado()
     checks += [check_gmst(), check_geodetic()]
     checks += check_isl_geometry()
     checks += check_link_budget()
-    checks += [check_path_delay(), check_ground_links(), check_eclipse()]
+    checks += [check_path_delay(), check_ground_links(), check_eclipse(), check_tle_round_trip()]
     return checks
 
 

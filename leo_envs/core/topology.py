@@ -15,12 +15,14 @@ def plus_grid_pairs(
 
     In a delta pattern the last plane closes the ring to the first, where the Walker phasing shifts the
     nearest neighbour by ``phasing`` slots; a star pattern has a seam there (counter-rotating planes) and
-    gets no links across it.
+    gets no links across it. Satellites with ``slot`` -1 (unplaced) get no links; an empty slot leaves
+    its neighbours' links towards it out.
     """
     if num_planes < 1 or sats_per_plane < 1:
         raise ValueError("isls: 'plus_grid' needs a Walker constellation (plane/slot layout); pass an (E, 2) array")
     index = np.full((num_planes, sats_per_plane), -1, dtype=np.int64)
-    index[plane, slot] = np.arange(plane.size)
+    placed = slot >= 0
+    index[plane[placed], slot[placed]] = np.flatnonzero(placed)
     p, s = np.meshgrid(np.arange(num_planes), np.arange(sats_per_plane), indexing="ij")
     intra = np.stack([index[p, s], index[p, (s + 1) % sats_per_plane]], axis=-1).reshape(-1, 2)
     inter_parts = [np.stack([index[p[:-1], s[:-1]], index[p[:-1] + 1, s[:-1]]], axis=-1).reshape(-1, 2)]
@@ -31,7 +33,7 @@ def plus_grid_pairs(
     pairs = np.concatenate([intra, inter])
     kind = np.concatenate([np.zeros(len(intra), bool), np.ones(len(inter), bool)])
     pairs = np.sort(pairs, axis=1)
-    keep = pairs[:, 0] != pairs[:, 1]
+    keep = (pairs[:, 0] != pairs[:, 1]) & (pairs[:, 0] >= 0)  # -1: an empty slot (a hole) has no links
     pairs, kind = pairs[keep], kind[keep]
     _, first = np.unique(pairs, axis=0, return_index=True)
     first = np.sort(first)
