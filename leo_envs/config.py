@@ -96,14 +96,24 @@ class Items:
 
     item: Range
     min_len: int = 1
+    optional: bool = False  # None allowed
+    distinct: bool = False  # no value twice
 
-    def check(self, name: str, value: Any) -> tuple:
+    def check(self, name: str, value: Any) -> tuple | None:
+        if value is None and self.optional:
+            return None
         if isinstance(value, np.ndarray) and value.ndim == 1:
             value = list(value)
         if not isinstance(value, (list, tuple)) or len(value) < self.min_len:
             raise ValueError(f"{name}: {value!r} is not allowed; expected a list or tuple of "
-                             f"{self.min_len} or more values, each {self.item.describe()}")
-        return tuple(self.item.check(f"{name}[{k}]", v) for k, v in enumerate(value))
+                             f"{self.min_len} or more values, each {self.item.describe()}"
+                             + (", or None" if self.optional else ""))
+        items = tuple(self.item.check(f"{name}[{k}]", v) for k, v in enumerate(value))
+        if self.distinct:
+            twice = sorted({v for v in items if items.count(v) > 1})
+            if twice:
+                raise ValueError(f"{name}: {twice[:10]} listed more than once; expected distinct values")
+        return items
 
 
 def resolve_scenario(scenario, config_cls, scenarios: dict):

@@ -4,7 +4,9 @@ Property-based: random field x random bad value, random non-integer or out-of-ra
 values inside the ranges and valid masked actions of every integer type pass."""
 
 import math
+import os
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,9 @@ from leo_envs import aggregation_v1, offload_routing_v1
 from leo_envs.config import Items
 from leo_envs.envs.aggregation import config as aggregation_config
 from leo_envs.envs.offload_routing import config as offload_config
+from leo_envs.envs.offload_routing.config import ConstellationSource
+
+TLE_FILES = sorted((Path(__file__).parent / "data" / "tle").glob("*.tle"))
 
 SETTINGS = settings(max_examples=80, deadline=None)
 ENVS = {
@@ -46,6 +51,12 @@ NOT_NUMBERS = st.one_of(
 
 def bad_for(rng) -> st.SearchStrategy:
     """Values ``rng`` refuses."""
+    if isinstance(rng, ConstellationSource):  # presets, TLE files or TLE text; no random text is any of them
+        return st.one_of(NOT_NUMBERS.filter(lambda v: not isinstance(v, str)), st.floats(), st.integers(),
+                         st.text(max_size=12).filter(lambda s: s not in rng.presets),
+                         st.sampled_from(rng.presets).map(str.upper),
+                         st.just(Path(__file__).parent), st.just(Path(__file__)),
+                         st.sampled_from(rng.presets).map(lambda c: [c]))
     if isinstance(rng, Items):
         return st.one_of(st.text(max_size=4), st.floats(300, 3000), st.just(()), st.just({700.0: 1}),
                          st.just({700.0}), st.lists(bad_for(rng.item), min_size=1, max_size=3))
@@ -68,8 +79,14 @@ def bad_for(rng) -> st.SearchStrategy:
 
 def good_for(rng, low: float, high: float) -> st.SearchStrategy:
     """Values ``rng`` accepts within [low, high] (tighter than the range where fields depend on each other)."""
+    if isinstance(rng, ConstellationSource):
+        return st.one_of(st.sampled_from(rng.presets), st.sampled_from(TLE_FILES),
+                         st.sampled_from(TLE_FILES).map(str), st.sampled_from(TLE_FILES[:1]).map(Path.read_text))
     if isinstance(rng, Items):
-        return st.lists(st.floats(rng.item.low, rng.item.high), min_size=1, max_size=4)
+        item = (st.integers(int(rng.item.low), int(rng.item.high)) if rng.item.integer
+                else st.floats(rng.item.low, rng.item.high))
+        values = st.lists(item, min_size=1, max_size=4, unique=rng.distinct)
+        return st.one_of(values, st.none()) if rng.optional else values
     if rng.choices:
         return st.sampled_from(rng.choices)
     if rng.integer:
@@ -87,7 +104,7 @@ def limits(env: str, name: str) -> tuple[float, float]:
     tiny scenario (min <= max, sleep <= idle, working_sats <= M)."""
     cfg_module, _ = ENVS[env]
     rng = cfg_module.RANGES[name]
-    if isinstance(rng, Items) or rng.choices:
+    if isinstance(rng, (Items, ConstellationSource)) or rng.choices:
         return -math.inf, math.inf
     low, high = rng.low, rng.high
     if env == "aggregation":
@@ -124,9 +141,13 @@ def test_every_field_accepts_values_inside_its_range(data):
     rng = cfg_module.RANGES[name]
     value = data.draw(good_for(rng, *limits(env, name)), label=name)
     got = getattr(cfg_module.make_config("tiny", **{name: value}), name)
-    if isinstance(rng, Items):
-        assert got == tuple(float(v) for v in value)
-    elif value is None or rng.choices:
+    if isinstance(rng, ConstellationSource):
+        assert got == os.fspath(value) and type(got) is str
+    elif value is None:
+        assert got is None
+    elif isinstance(rng, Items):
+        assert got == tuple((int if rng.item.integer else float)(v) for v in value)
+    elif rng.choices:
         assert got == value
     else:
         assert got == (int(value) if rng.integer else float(value))

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from typing import Any
 
-from ...config import Range, resolve_scenario, validated
+from ...config import Items, Range, resolve_scenario, validated
 from ...core import CONSTELLATION_PRESETS, SHELL_PRESETS
+from ...core.constellation import UNPLACED_CHOICES
+from ...core.tle import parse_tle, read_tle_source
+
+PRESETS = tuple(sorted(CONSTELLATION_PRESETS) + sorted(SHELL_PRESETS))
 
 
 @dataclass(frozen=True)
 class OffloadRoutingConfig:
-    constellation: str = "iridium"  # constellation preset (leo_envs.core CONSTELLATION_PRESETS or SHELL_PRESETS)
+    constellation: str = "iridium"  # a preset (PRESETS), or TLE sets: a path to a file or the text itself
+    catalog_numbers: tuple[int, ...] | None = None  # TLE: keep only these NORAD catalog numbers; None: all
+    unplaced_satellites: str = "relay"  # TLE satellites without a +Grid slot: "relay" (kept, no ISLs) or "drop"
     csat_every: int = 4  # every k-th slot of each plane carries a large model (C-Sat); others are RS-Sats
     csat_offset: int = 0  # slot index of the first C-Sat in each plane
+    csat_catalog_numbers: tuple[int, ...] | None = None  # C-Sats by catalog number instead of every k-th slot
     dt_s: float = 0.05  # decision slot, s
     max_cycles: int = 1200  # slots per episode (truncation)
     topology_dt_s: float = 1.0  # positions, link lengths and capacities refresh every this many s
@@ -42,8 +51,35 @@ class OffloadRoutingConfig:
     utilization_window_s: float = 10.0  # ISL utilisation is measured over windows of this length, s
 
 
-RANGES: dict[str, Range] = {
-    "constellation": Range(choices=tuple(sorted(CONSTELLATION_PRESETS) + sorted(SHELL_PRESETS))),
+@dataclass(frozen=True)
+class ConstellationSource:
+    """What ``constellation`` accepts: a preset name, or TLE sets (a path as ``str`` or ``os.PathLike``,
+    kept as a ``str``; or the text). The TLE sets are read and checked here, so a bad file fails at once."""
+
+    presets: tuple[str, ...] = PRESETS
+
+    def describe(self) -> str:
+        return f"one of {self.presets}, a path to a TLE file, or TLE text"
+
+    def check(self, name: str, value: Any) -> str:
+        if isinstance(value, str) and value in self.presets:
+            return value
+        if not isinstance(value, (str, os.PathLike)):
+            raise ValueError(f"{name}: {value!r} is not allowed; expected {self.describe()}")
+        try:
+            parse_tle(read_tle_source(value))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {str(value)[:80]!r} is not a preset (one of {self.presets}) and not "
+                             f"readable TLE sets: {exc}") from None
+        return os.fspath(value)
+
+
+CATALOG_NUMBERS = Items(Range(1, 339_999, integer=True), optional=True, distinct=True)
+RANGES: dict[str, Range | Items | ConstellationSource] = {
+    "constellation": ConstellationSource(),
+    "catalog_numbers": CATALOG_NUMBERS,
+    "unplaced_satellites": Range(choices=UNPLACED_CHOICES),
+    "csat_catalog_numbers": CATALOG_NUMBERS,
     "csat_every": Range(1, 1000, integer=True),
     "csat_offset": Range(0, 1000, integer=True),
     "dt_s": Range(0.0, 60.0, low_open=True),

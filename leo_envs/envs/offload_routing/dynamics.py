@@ -20,9 +20,10 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from ...core import Constellation, FaultModel, Network, RadioLink
+from ...core import FaultModel, Network, RadioLink
 from ...core.compute import fifo_remove
 from .config import OffloadRoutingConfig
+from .generator import build_constellation, csat_mask
 from .rewards import REWARD_TERMS
 from .service import local_service_s, remote_service_s, transmit_s
 from .types import (
@@ -111,7 +112,7 @@ class OffloadRoutingSim:
 
     def __init__(self, cfg: OffloadRoutingConfig):
         self.cfg = cfg
-        self.constellation = Constellation.from_preset(cfg.constellation)
+        self.constellation = build_constellation(cfg)
         link = RadioLink(
             frequency_hz=cfg.isl_frequency_hz, bandwidth_hz=cfg.isl_bandwidth_hz, tx_power_w=cfg.isl_tx_power_w,
             tx_gain_dbi=cfg.isl_antenna_gain_dbi, rx_gain_dbi=cfg.isl_antenna_gain_dbi,
@@ -124,9 +125,7 @@ class OffloadRoutingSim:
         self.network = Network(self.constellation, "plus_grid", polar_cutoff_deg=cfg.polar_cutoff_deg,
                                isl_link=link, faults=faults)
         self.n = n = len(self.constellation)
-        self.is_csat = ((self.constellation.slot - cfg.csat_offset) % cfg.csat_every) == 0
-        if not self.is_csat.any():
-            raise ValueError(f"csat_offset: {cfg.csat_offset} leaves no C-Sat with csat_every={cfg.csat_every}")
+        self.is_csat = csat_mask(self.constellation, cfg)
         self.rs_nodes = np.flatnonzero(~self.is_csat)
         self.port_nbr, self.port_edge = port_tables(self.network)
         self._port_exists = self.port_nbr >= 0
@@ -136,7 +135,8 @@ class OffloadRoutingSim:
         self.obs_dim = OBS.size
         self.horizon_s = cfg.max_cycles * cfg.dt_s
         self.topo_every = max(1, int(round(cfg.topology_dt_s / cfg.dt_s)))
-        self.period_s = 2 * math.pi / (self.constellation.satrecs[0].no_kozai / 60.0)
+        orbits = self.constellation.elements()
+        self.period_s = float(np.median(orbits.period_s[~self.constellation.failed_at_epoch]))  # random start in it
         self._rows = np.arange(n)
 
     # ------------------------------------------------------------------ episode set-up

@@ -27,7 +27,10 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     A task not finished ``ttl_s`` after its arrival is dropped with every part of it, wherever the part
     is (undecided, in the small model's queue, waiting, on a link, in a large model's queue); the queues
     behind a dropped part move up. Tasks are also dropped on full buffers and failed satellites.
-    Goal: minimum mean task cost (below). C-Sats sit every ``csat_every`` slots in each plane.
+    Goal: minimum mean task cost (below). C-Sats sit every ``csat_every`` slots in each plane (or at
+    ``csat_catalog_numbers``). The constellation is a Walker preset or a TLE set whose planes and slots
+    are inferred from the elements (``Constellation.from_tle``); a hole in a plane leaves its neighbours'
+    ports towards it empty, and satellites without a slot have no ports (or are left out).
 
     ## Action Space
     ``Discrete(6 + ratio_levels)``, identical for all agents, with an ``action_mask``:
@@ -101,7 +104,11 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     ## Arguments
     ``parallel_env(scenario="iridium", render_mode=None, **overrides)``: scenarios ``tiny``,
     ``iridium``, ``starlink_shell1``; every field of ``OffloadRoutingConfig`` can be overridden
-    (unknown keys or bad values raise ``ValueError``). ``render_mode``: ``"rgb_array"`` or ``"human"``.
+    (unknown keys or bad values raise ``ValueError``). ``constellation``: a preset name, a path to a TLE
+    file (``str`` or ``Path``) or TLE text; with TLE sets, ``catalog_numbers`` keeps only those satellites
+    and ``unplaced_satellites`` keeps satellites that fit no slot or that sgp4 cannot propagate
+    (decayed) without ISLs (``"relay"``, the default; a ``UserWarning`` lists them) or leaves them out
+    (``"drop"``). ``render_mode``: ``"rgb_array"`` or ``"human"``.
     ``reset`` takes no ``options``: a key is ignored with a ``UserWarning`` (PettingZoo's API test passes
     one), options that are not a dict raise ``ValueError``; ``state()`` and
     ``observation_arrays()`` before the first ``reset`` raise ``ValueError``.
