@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 
@@ -9,6 +10,10 @@ from dataclasses import asdict, dataclass
 class MADQNConfig:
     scenario: str = "iridium"
     """offload_routing_v1 scenario to train on"""
+    constellation: str | None = None
+    """replaces the scenario's constellation: a preset name, a path to a TLE file or TLE text
+    (offload_routing_v1's ``constellation``); domain randomisation then keeps it and draws only the ISL
+    power and C-Sat spacing"""
     steps: int = 60_000
     """environment slots to train for"""
     seed: int = 0
@@ -53,6 +58,10 @@ class MADQNConfig:
     """ISL transmit powers (W) drawn per episode when randomising"""
     csat_every_choices: tuple = (3, 4)
     """C-Sat spacings drawn per episode when randomising"""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.constellation, os.PathLike):  # kept as a str: the config is saved as JSON
+            self.constellation = os.fspath(self.constellation)
 
     def to_dict(self) -> dict:
         return asdict(self)

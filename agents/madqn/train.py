@@ -4,6 +4,7 @@ ends (``--resume`` continues from the last one)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,9 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
-    env = offload_routing_v1.parallel_env(cfg.scenario)
+    own = {} if cfg.constellation is None else {"constellation": os.fspath(cfg.constellation)}
+    env = offload_routing_v1.parallel_env(cfg.scenario, **own)
+    own_rate = env.config.task_rate_hz
     variants = {}  # domain randomisation: one env per (ISL power, C-Sat spacing), built on first use
     agent = MADQNAgent(env.sim.obs_dim, cfg)
     replay = ReplayBuffer(cfg.buffer_size, env.sim.obs_dim, N_ROUTE)
@@ -101,7 +104,10 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     last_loss = float("nan")
     while counters["step"] < cfg.steps:
         if cfg.randomize:
-            constellation, rate = cfg.constellation_choices[int(rng.integers(len(cfg.constellation_choices)))]
+            if cfg.constellation is None:
+                constellation, rate = cfg.constellation_choices[int(rng.integers(len(cfg.constellation_choices)))]
+            else:
+                constellation, rate = own["constellation"], own_rate
             key = (constellation, float(rate), float(rng.choice(cfg.isl_tx_power_choices)),
                    int(rng.choice(cfg.csat_every_choices)))
             if key not in variants:
