@@ -187,17 +187,16 @@ class Network:
         isl_link / ground_link: ``RadioLink`` (Shannon capacity from distance) or ``OpticalLink`` (fixed rate).
         faults: a ``FaultModel``; failures are drawn from ``seed``.
 
-    A GSL is up when the satellite is up, above the station's horizon (elevation >= 0, line of sight;
-    always), its elevation >= ``min_elevation_deg`` (unless None) and its slant range <= ``max_gsl_m``
-    (unless None). Give both for their intersection, neither for line of sight only. Elevation is measured
-    from the station's WGS84 ellipsoid normal. The two simulators this suite is compared with use one rule
-    each: StarPerf (Lai et al.) a minimum elevation angle, Hypatia (Kassing et al., IMC 2020) a maximum
-    GSL length (``max_gsl_length_m``; its scripts take a flat-Earth cone, sqrt(cone_radius^2 + h^2),
-    with the cone radius h / tan(e), or for Starlink 550 km the FCC filing's 940.7 km: 1089.7 km, where
-    ``slant_range_m`` gives 1123.4 km for 25 deg on the sphere). A length equals an elevation only for the radii it was derived
-    with: at 25 deg and 550 km a satellite 1 km lower reaches it about 0.06 deg lower, a station 1 km
-    nearer the centre (higher latitude: smaller geocentric radius) about 0.06 deg higher, and the
-    ellipsoid normal tilts up to 0.19 deg from the radius (none on the equator).
+    A GSL is up when the satellite is up, above the station's horizon (elevation >= 0, line of sight; always), its
+    elevation >= ``min_elevation_deg`` (unless None) and its slant range <= ``max_gsl_m`` (unless None). Give both
+    for their intersection, neither for line of sight only. Elevation is measured from the station's WGS84 ellipsoid
+    normal. The two simulators this suite is compared with use one rule each: StarPerf (Lai et al.) a minimum
+    elevation angle, Hypatia (Kassing et al., IMC 2020) a maximum GSL length (``max_gsl_length_m``; its scripts take
+    a flat-Earth cone, sqrt(cone_radius^2 + h^2), with the cone radius h / tan(e), or for Starlink 550 km the FCC
+    filing's 940.7 km: 1089.7 km, where ``slant_range_m`` gives 1123.4 km for 25 deg on the sphere). A length equals
+    an elevation only for the radii it was derived with: at 25 deg and 550 km a satellite 1 km lower reaches it
+    about 0.06 deg lower, a station 1 km nearer the centre (higher latitude: smaller geocentric radius) about 0.06
+    deg higher, and the ellipsoid normal tilts up to 0.19 deg from the radius (none on the equator).
     """
 
     def __init__(
