@@ -11,7 +11,7 @@ CONSTRAINTS := requirements/constraints.txt
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[train,dev,rllib,torchrl]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[train,dev,rllib,torchrl,docs,video]"
 	touch $(STAMP)
 
 test: $(STAMP)

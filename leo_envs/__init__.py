@@ -31,9 +31,6 @@ def _register_gymnasium() -> None:
 
 def _register_pettingzoo() -> None:
     import pettingzoo
-
-    if not hasattr(pettingzoo, "register"):  # registry arrived in PettingZoo 1.27
-        return
     from pettingzoo.env_registry import registration
 
     entries = {"parallel": "leo_envs.offload_routing_v1:parallel_env", "aec": "leo_envs.offload_routing_v1:env"}

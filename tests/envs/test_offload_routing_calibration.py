@@ -1,4 +1,5 @@
-"""The default iridium scenario sits in the offloading paper's regime (DESIGN.md sections 4 and 7)."""
+"""The default iridium scenario sits in the offloading paper's regime (docs/physics.md: the queues and
+the calibration against the papers)."""
 
 import numpy as np
 import pytest
