@@ -1,6 +1,9 @@
-"""Matplotlib plumbing shared by the viewers: off-screen figures turned into RGB arrays."""
+"""Matplotlib plumbing shared by the viewers: off-screen figures turned into RGB arrays, the world map."""
 
 from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
 
 import numpy as np
 
@@ -12,6 +15,28 @@ def new_figure(width_in: float = 8.0, height_in: float = 4.5, dpi: int = 80):
     fig = Figure(figsize=(width_in, height_in), dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
+
+
+@lru_cache(maxsize=1)
+def coastlines() -> tuple[np.ndarray, np.ndarray]:
+    """Natural Earth's 1:110m coastlines (public domain) as lon, lat in degrees, NaN between lines
+    (``leo_envs/data/coastlines_110m.npz``, written by ``scripts/make_coastlines.py``)."""
+    with np.load(files("leo_envs") / "data" / "coastlines_110m.npz", allow_pickle=False) as data:
+        return data["lon_deg"], data["lat_deg"]
+
+
+def world_map(ax) -> None:
+    """A plate carree map on ``ax``: coastlines in grey, graticule every 30 deg, axes in degrees."""
+    lon, lat = coastlines()
+    ax.plot(lon, lat, color="0.72", lw=0.6, zorder=0)
+    ax.set_xlim(-180, 180)
+    ax.set_ylim(-90, 90)
+    ax.set_xticks(np.arange(-180, 181, 60))
+    ax.set_yticks(np.arange(-90, 91, 30))
+    ax.grid(color="0.9", lw=0.5, zorder=0)
+    ax.set_aspect("equal")
+    ax.set_xlabel("longitude (deg)")
+    ax.set_ylabel("latitude (deg)")
 
 
 def figure_to_rgb(fig) -> np.ndarray:
