@@ -1,5 +1,6 @@
 # Quick start: `make reproduce` (validate, train both learners, evaluate against the papers -> results/REPORT.md)
-# and `make test`. `make reproduce FULL=1` uses the papers' training budgets.
+# and `make test` (ruff, the docs build, pytest); `make docs` builds the site into site/.
+# `make reproduce FULL=1` uses the papers' training budgets.
 # Both create .venv with Python 3.11 and install the pinned versions on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: test reproduce lint bench bench-quality leaderboard clean
+.PHONY: test reproduce lint docs bench bench-quality leaderboard clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +17,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 	$(BIN)/python -m pytest
 
 reproduce: $(STAMP)
@@ -23,6 +25,11 @@ reproduce: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# the documentation site -> site/ (open site/index.html); env pages, config tables and the validation report
+# are written from the code at build time (docs/hooks.py), the quick start notebook is executed
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # the speed suite: benchmarks/results/*.json and BENCHMARKS.md (generated, never hand-edited)
 bench: $(STAMP)
@@ -39,4 +46,4 @@ leaderboard: $(STAMP)
 	$(BIN)/python benchmarks/leaderboard.py --seeds 5
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results site .pytest_cache

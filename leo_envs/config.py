@@ -6,6 +6,7 @@ import dataclasses
 import math
 import numbers
 import operator
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -99,15 +100,18 @@ class Items:
     optional: bool = False  # None allowed
     distinct: bool = False  # no value twice
 
+    def describe(self) -> str:
+        text = f"a list or tuple of {self.min_len} or more values, each {self.item.describe()}"
+        text += ", no value twice" if self.distinct else ""
+        return text + (", or None" if self.optional else "")
+
     def check(self, name: str, value: Any) -> tuple | None:
         if value is None and self.optional:
             return None
         if isinstance(value, np.ndarray) and value.ndim == 1:
             value = list(value)
         if not isinstance(value, (list, tuple)) or len(value) < self.min_len:
-            raise ValueError(f"{name}: {value!r} is not allowed; expected a list or tuple of "
-                             f"{self.min_len} or more values, each {self.item.describe()}"
-                             + (", or None" if self.optional else ""))
+            raise ValueError(f"{name}: {value!r} is not allowed; expected {self.describe()}")
         items = tuple(self.item.check(f"{name}[{k}]", v) for k, v in enumerate(value))
         if self.distinct:
             twice = sorted({v for v in items if items.count(v) > 1})
@@ -134,3 +138,70 @@ def validated(config, ranges: dict[str, Range | Items], overrides: dict[str, Any
     merged = dataclasses.replace(config, **overrides)
     clean = {name: ranges[name].check(name, getattr(merged, name)) for name in sorted(fields)}
     return dataclasses.replace(merged, **clean)
+
+
+# units a field's comment may end with (", <unit>"): what the generated config tables show as the unit
+UNITS = frozenset({"s", "Hz", "W", "J", "J/s", "K", "bit", "bit/s", "m", "km", "deg", "dBi", "cycles/s",
+                   "cycles/bit", "tasks/s"})
+
+
+@dataclass(frozen=True)
+class FieldDoc:
+    """One config field as the documentation shows it."""
+
+    name: str
+    default: Any
+    unit: str  # "" for counts, ratios, choices and flags
+    allowed: str  # what the field's checker accepts (``Range.describe``)
+    meaning: str  # the field's comment in the dataclass, without the unit
+    section: str  # the comment line heading its group in the dataclass ("" before the first)
+
+
+def field_docs(config_cls: type, ranges: dict) -> list[FieldDoc]:
+    """Every field of ``config_cls`` with its default, unit, allowed values and meaning, read from the
+    dataclass's source: the comment after a field is its meaning (continued on the next lines when they
+    are comments indented past the ``#``, as ``#     more``), its unit the ``, <unit>`` (``UNITS``) that
+    ends it or precedes a ``;`` or `` (``; comment-only lines between fields head a section. Raises
+    ``ValueError`` for a field without a comment."""
+    import inspect
+    import io
+    import tokenize
+
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    tokens = list(tokenize.generate_tokens(io.StringIO(inspect.getsource(config_cls)).readline))
+    first_on_line: dict[int, tokenize.TokenInfo] = {}
+    for tok in tokens:
+        if tok.type not in (tokenize.INDENT, tokenize.DEDENT, tokenize.NL, tokenize.NEWLINE):
+            first_on_line.setdefault(tok.start[0], tok)
+    comments: dict[str, str] = {}
+    sections: dict[str, str] = {}
+    section, heading_row, field, field_row = "", -2, None, -2
+    for tok in tokens:
+        if tok.type == tokenize.NAME and first_on_line[tok.start[0]] is tok and tok.string in names:
+            field, field_row = tok.string, tok.start[0]
+            sections[field] = section
+        if tok.type != tokenize.COMMENT:
+            continue
+        row, text = tok.start[0], tok.string[1:]
+        if first_on_line[row] is not tok:  # after a field on its line
+            if field_row == row:
+                comments[field] = text.strip()
+        elif row == field_row + 1 and text.startswith("  ") and field in comments:  # continues the field's
+            comments[field] += " " + text.strip()
+            field_row = row
+        else:  # a section heading, possibly over several lines
+            section = f"{section} {text.strip()}" if row == heading_row + 1 else text.strip()
+            heading_row = row
+    units = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
+    unit_at = re.compile(rf", ({units})(?=$|;| \()")
+    out = []
+    for f in dataclasses.fields(config_cls):
+        comment = comments.get(f.name)
+        if not comment:
+            raise ValueError(f"{config_cls.__name__}.{f.name}: no comment giving its meaning (and unit)")
+        match = unit_at.search(comment)
+        unit = match.group(1) if match else ""
+        meaning = comment[: match.start()] + comment[match.end():] if match else comment
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        out.append(FieldDoc(f.name, default, unit, ranges[f.name].describe(), meaning, sections.get(f.name, "")))
+    return out

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from agents.baselines import AGGREGATION_BASELINES, make_aggregation_baseline
 from agents.checkpoint import read_model
-from agents.specs.base import EnvSpec, LearnerSpec, mean_halfwidth, play_gym, run_gym_episode
+from agents.specs.base import EnvDocs, EnvSpec, LearnerSpec, mean_halfwidth, play_gym, run_gym_episode
 from leo_envs import AGGREGATION_ID, AGGREGATION_VARIANTS, aggregation_v1
-from leo_envs.envs.aggregation import SCENARIOS
+from leo_envs.envs.aggregation import SCENARIOS, AggregationEnv
+from leo_envs.envs.aggregation.config import RANGES, AggregationConfig
 
 METRICS = ("edr_j_per_s", "energy_reduction", "net_energy_saved_j", "delay_increment_s", "deadline_violations",
            "working_sats")
@@ -59,6 +60,50 @@ def calibrate(seeds: int, scenario: str | None = None) -> str:
     return "\n".join(lines)
 
 
+FRAME_SCENARIO, FRAME_SEED, FRAME_STEPS = "medium_traffic", 0, 20
+
+
+def docs_frame():
+    """Medium traffic under the greedy baseline, 20 reassignments into the episode of seed 0."""
+    env = aggregation_v1.env(FRAME_SCENARIO, render_mode="rgb_array")
+    policy = make_aggregation_baseline("greedy", env, FRAME_SEED)
+    policy.reset(FRAME_SEED)
+    obs, _ = env.reset(seed=FRAME_SEED)
+    for _ in range(FRAME_STEPS):
+        obs, _, terminated, truncated, _ = env.step(policy.act(obs))
+        if terminated or truncated:
+            break
+    frame = env.render()
+    env.close()
+    return frame
+
+
+def episode_length(cfg: AggregationConfig) -> str:
+    sats = len(cfg.plane_altitudes_km) * cfg.sats_per_plane
+    return (f"one step per business to reassign (K, random per instance), truncated after "
+            f"ceil({cfg.step_limit_factor:g} K) steps; {sats} service satellites, about "
+            f"{cfg.businesses_per_sat:g} businesses each")
+
+
+DOCS = EnvDocs(
+    title="Aggregation-v1: business aggregation (Gymnasium)",
+    env_class=AggregationEnv,
+    usage='''import gymnasium as gym
+import leo_envs  # registers the ids
+
+env = gym.make("leo_envs/Aggregation-v1", scenario="low_traffic")
+observation, info = env.reset(seed=0)
+action = env.action_space.sample(observation["action_mask"])
+observation, reward, terminated, truncated, info = env.step(action)''',
+    config_class=AggregationConfig,
+    ranges=RANGES,
+    scenario_configs=SCENARIOS,
+    episode_length=episode_length,
+    frame=docs_frame,
+    frame_caption=f"{FRAME_SCENARIO}, seed {FRAME_SEED}, greedy baseline, after {FRAME_STEPS} reassignments",
+    removed_ids=("leo_envs/Aggregation-v0", *(i.replace("-v1", "-v0") for i in AGGREGATION_VARIANTS)),
+)
+
 SPEC = EnvSpec(
     name="aggregation",
     api="gymnasium",
@@ -90,4 +135,5 @@ SPEC = EnvSpec(
     calibrate=calibrate,
     quality_scenario="low_traffic",
     quality_targets=("greedy",),
+    docs=DOCS,
 )

@@ -99,6 +99,33 @@ def no_checkpoints(scenario: str, runs: Path) -> list[Path]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EnvDocs:
+    """What the env's page on the documentation site shows; ``docs/hooks.py`` writes one page per spec from
+    it (summary table, rendered frame, spec sheet, scenarios, config table), so the page cannot drift."""
+
+    title: str
+    """The page title."""
+    env_class: type
+    """The env class: its docstring is the spec sheet (``## Description``, ``## Action Space``, ...)."""
+    usage: str
+    """Python lines that make the env and step it once; shown on the page and run by the docs test."""
+    config_class: type
+    """The config dataclass; each field's comment gives its meaning and unit (``leo_envs.config.field_docs``)."""
+    ranges: dict[str, Any]
+    """Field name -> its checker (``describe()`` says what is allowed)."""
+    scenario_configs: dict[str, Any]
+    """Scenario name -> its config (the page lists the fields where each differs from the defaults)."""
+    episode_length: Callable[[Any], str]
+    """``episode_length(config) -> text``: how long an episode of that scenario runs."""
+    frame: Callable[[], np.ndarray]
+    """A representative ``render()`` frame (RGB array) for the page's picture."""
+    frame_caption: str
+    """What the picture shows (scenario, seed, moment)."""
+    removed_ids: tuple[str, ...] = ()
+    """Ids of earlier versions, no longer registered (listed as removed in the summary table)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvSpec:
     """One environment as the scripts see it. A new env is its package under ``leo_envs/envs`` plus one
     module in ``agents/specs`` defining such a spec, listed in ``agents.specs.SPECS``."""
@@ -156,6 +183,8 @@ class EnvSpec:
     """Where ``benchmarks/bench_quality.py`` times the learners (None: the env is not in that benchmark)."""
     quality_targets: tuple[str, ...] = ()
     """Baselines whose primary metric on ``quality_scenario`` each learner is timed to reach, in order."""
+    docs: EnvDocs | None = None
+    """Its page on the documentation site (None: no page)."""
     learner_table: dict[str, LearnerSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

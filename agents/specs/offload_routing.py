@@ -9,9 +9,10 @@ import numpy as np
 
 from agents.baselines import OFFLOAD_ROUTING_BASELINES, make_offload_routing_baseline
 from agents.checkpoint import read_model
-from agents.specs.base import EnvSpec, EpisodeResult, LearnerSpec, mean_halfwidth, play_parallel
+from agents.specs.base import EnvDocs, EnvSpec, EpisodeResult, LearnerSpec, mean_halfwidth, play_parallel
 from leo_envs import OFFLOAD_ROUTING_ID, offload_routing_v1
-from leo_envs.envs.offload_routing import SCENARIOS
+from leo_envs.envs.offload_routing import SCENARIOS, OffloadRoutingEnv
+from leo_envs.envs.offload_routing.config import RANGES, OffloadRoutingConfig
 from leo_envs.envs.offload_routing.types import DONE
 
 # headline metric first; completion and drop rates beside it in every table
@@ -95,6 +96,41 @@ def calibrate(seeds: int, scenario: str | None = None) -> str:
     return "\n".join(lines)
 
 
+FRAME_SCENARIO, FRAME_SEED, FRAME_SLOTS = "iridium", 0, 300
+
+
+def docs_frame() -> np.ndarray:
+    """Iridium under the congestion-aware baseline, 15 s (300 slots) into the episode of seed 0."""
+    env = offload_routing_v1.parallel_env(FRAME_SCENARIO, render_mode="rgb_array")
+    obs, _ = env.reset(seed=FRAME_SEED)
+    policy = make_offload_routing_baseline("congestion_aware", env, seed=FRAME_SEED)
+    for _ in range(FRAME_SLOTS):
+        obs, *_ = env.step(policy.act(obs))
+    frame = env.render()
+    env.close()
+    return frame
+
+
+DOCS = EnvDocs(
+    title="offload_routing_v1: offloading and routing (PettingZoo)",
+    env_class=OffloadRoutingEnv,
+    usage='''import pettingzoo
+import leo_envs  # registers the ids
+
+env = pettingzoo.make("parallel", "leo_envs/OffloadRouting-v1", scenario="tiny")
+# or: from leo_envs import offload_routing_v1; env = offload_routing_v1.parallel_env("tiny")
+observations, infos = env.reset(seed=0)
+actions = {agent: env.action_space(agent).sample(observations[agent]["action_mask"]) for agent in env.agents}
+observations, rewards, terminations, truncations, infos = env.step(actions)''',
+    config_class=OffloadRoutingConfig,
+    ranges=RANGES,
+    scenario_configs=SCENARIOS,
+    episode_length=lambda cfg: f"{cfg.max_cycles} slots of {cfg.dt_s:g} s ({cfg.max_cycles * cfg.dt_s:g} s)",
+    frame=docs_frame,
+    frame_caption=f"{FRAME_SCENARIO}, seed {FRAME_SEED}, congestion-aware baseline, after {FRAME_SLOTS} slots",
+    removed_ids=("leo_envs/OffloadRouting-v0",),
+)
+
 SPEC = EnvSpec(
     name="offload_routing",
     api="pettingzoo",
@@ -125,4 +161,5 @@ SPEC = EnvSpec(
     calibrate=calibrate,
     quality_scenario="iridium",
     quality_targets=("full_offload", "congestion_aware"),
+    docs=DOCS,
 )

@@ -7,6 +7,7 @@ only: a path may start or end at one but never relays through one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -184,7 +185,8 @@ class Network:
         min_elevation_deg: ground-satellite links (GSL) need at least this elevation; ``None``: no minimum.
         max_gsl_m: GSLs may be at most this long (slant range, metres); ``None``: no maximum.
         polar_cutoff_deg: inter-plane ISLs are off while either end is above this |latitude|.
-        isl_link / ground_link: ``RadioLink`` (Shannon capacity from distance) or ``OpticalLink`` (fixed rate).
+        isl_link: ``RadioLink`` (Shannon capacity from distance) or ``OpticalLink`` (fixed rate) of the ISLs.
+        ground_link: the same for the ground-satellite links.
         faults: a ``FaultModel``; failures are drawn from ``seed``.
 
     A GSL is up when the satellite is up, above the station's horizon (elevation >= 0, line of sight; always), its
@@ -203,7 +205,7 @@ class Network:
         self,
         constellation: Constellation,
         isls: str | np.ndarray = "plus_grid",
-        ground_stations=(),
+        ground_stations: Sequence[GroundStation] = (),
         *,
         max_isl_m: float | None = None,
         min_elevation_deg: float | None = 25.0,

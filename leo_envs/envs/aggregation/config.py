@@ -21,30 +21,31 @@ class AggregationConfig:
     businesses_per_sat: float = 20.0  # mean businesses arriving per service satellite (Poisson)
     traffic_pattern: str = "uniform"  # "uniform", or "hotspot": one plane gets `hotspot_factor` times more
     hotspot_factor: float = 3.0  # traffic multiplier of the hotspot plane
-    business_bits_min: float = 0.4e6  # business size range, bit
-    business_bits_max: float = 1.2e6
-    deadline_min_s: float = 0.05  # max tolerable delay range, s
-    deadline_max_s: float = 0.25
+    business_bits_min: float = 0.4e6  # smallest business, bit (sizes uniform in [min, max])
+    business_bits_max: float = 1.2e6  # largest business, bit
+    deadline_min_s: float = 0.05  # shortest max tolerable delay, s (uniform in [min, max])
+    deadline_max_s: float = 0.25  # longest max tolerable delay, s
     # computing and links
     cpu_hz: float = 3e9  # service satellite CPU, cycles/s
-    cycles_per_bit: float = 2.0  # cycles/bit of the businesses
+    cycles_per_bit: float = 2.0  # compute demand of the businesses, cycles/bit
     max_volume_bits: float = 26.5e6  # C_max: business volume one satellite can process, bit
     working_sats: int | None = None  # override CDSSQ's V (None: CDSSQ; M: no aggregation)
     isl_frequency_hz: float = 26e9  # ISL carrier, Hz
-    isl_bandwidth_hz: float = 300e6  # Hz
+    isl_bandwidth_hz: float = 300e6  # ISL bandwidth, Hz
     isl_tx_power_w: float = 20.0  # radiated ISL power in the link budget, W
     isl_antenna_gain_dbi: float = 30.0  # each end, dBi
-    isl_noise_temp_k: float = 500.0  # K
+    isl_noise_temp_k: float = 500.0  # receiver system noise temperature, K
     # power of each satellite's modules, drawn per satellite and instance from [min, max] (the paper,
     # section 5.1: transmit 10-50 W, receive 5-25 W, compute 60-415 W); min = max fixes a power
-    p_tx_min_w: float = 10.0  # transmitting, W
-    p_tx_max_w: float = 50.0
-    p_rx_min_w: float = 5.0  # receiving, W
-    p_rx_max_w: float = 25.0
-    p_comp_min_w: float = 60.0  # computing, on top of idle, W
-    p_comp_max_w: float = 415.0
+    p_tx_min_w: float = 10.0  # transmitting, lower bound, W
+    p_tx_max_w: float = 50.0  # transmitting, upper bound, W
+    p_rx_min_w: float = 5.0  # receiving, lower bound, W
+    p_rx_max_w: float = 25.0  # receiving, upper bound, W
+    p_comp_min_w: float = 60.0  # computing, on top of idle, lower bound, W
+    p_comp_max_w: float = 415.0  # computing, on top of idle, upper bound, W
     p_idle_w: float = 120.0  # platform on, every satellite, W
     p_sleep_w: float = 30.0  # compute off, communications on, W
+    # accounting period and episode length
     sleep_s: float = 600.0  # T_sleep: the accounting period; a sleeping satellite sleeps from the end of
     #                         its last transfer until it ends, s
     step_limit_factor: float = 2.0  # the episode is truncated after ceil(this x businesses to reassign) steps
@@ -52,13 +53,13 @@ class AggregationConfig:
     #   edr_weight EDR / edr_scale - deadline_weight violations - invalid_weight masked actions;
     # the delay and energy terms are potential-based shaping that sums to 0 over every episode
     edr_weight: float = 1.0  # at the end: EDR / edr_scale
-    edr_scale: float = 1e7  # J/s
+    edr_scale: float = 1e7  # EDR that the terminal reward counts as 1, J/s
     deadline_weight: float = 0.001  # at the end, per deadline violation (unassigned businesses included)
     invalid_weight: float = 0.1  # per masked action
     delay_weight: float = 1.0  # shaping: potential -(max finish time - t_before) / delay_scale_s
-    delay_scale_s: float = 0.01  # s
+    delay_scale_s: float = 0.01  # scale of the delay potential, s
     energy_weight: float = 1.0  # shaping: potential -(transfer + extra compute energy) / energy_scale_j
-    energy_scale_j: float = 10.0  # J
+    energy_scale_j: float = 10.0  # scale of the energy potential, J
     log_edr_weight: float = 0.0  # per step: the change of log(E / max(dT, 1 ms)) (sums to log EDR - a constant)
     shaping_gamma: float = 1.0  # the shaping pays shaping_gamma phi(s') - phi(s): set a discounting learner's gamma
 

@@ -24,7 +24,7 @@ class OffloadRoutingConfig:
     csat_catalog_numbers: tuple[int, ...] | None = None  # C-Sats by catalog number instead of every k-th slot
     dt_s: float = 0.05  # decision slot, s
     max_cycles: int = 1200  # slots per episode (truncation)
-    topology_dt_s: float = 1.0  # positions, link lengths and capacities refresh every this many s
+    topology_dt_s: float = 1.0  # refresh period of positions, link lengths and capacities, s
     start_time_s: float | None = None  # episode start after the constellation epoch, s; None: random in an orbit
     task_rate_hz: float = 0.65  # Poisson task arrivals per RS-Sat, tasks/s
     task_bits: float = 20e6  # task input size D, bit
