@@ -66,8 +66,8 @@ class OffloadRoutingViewer:
 
         bx, by = self._bundle_positions(lon, lat)
         if bx.size:
-            ax.scatter(bx, by, s=9, c="orange", edgecolors="k", linewidths=0.3, marker="D", zorder=4)
-        handles.append(Line2D([], [], ls="", marker="D", markersize=4, markerfacecolor="orange",
+            ax.scatter(bx, by, s=22, c="orange", edgecolors="k", linewidths=0.4, marker="D", zorder=4)
+        handles.append(Line2D([], [], ls="", marker="D", markersize=5, markerfacecolor="orange",
                               markeredgecolor="k", markeredgewidth=0.3, label=f"bundle ({bx.size} live)"))
         handles.append(Line2D([], [], color="0.55", lw=0.7, label="idle ISL"))
         handles.append(Line2D([], [], ls="", label="(marker size: data held, up to 4 tasks)"))
