@@ -98,6 +98,12 @@ def scenario_rows(spec, docs) -> tuple[list[str], dict[str, int]]:
     return rows, agents
 
 
+def agents_text(agents: dict[str, int]) -> str:
+    if len(set(agents.values())) == 1:
+        return f"{next(iter(agents.values()))} (every scenario)"
+    return ", ".join(f"{n} ({code(s)})" for s, n in agents.items())
+
+
 def env_page(spec) -> tuple[str, bytes]:
     """The Markdown page of an env and its picture (PNG)."""
     docs = spec.docs
@@ -118,7 +124,7 @@ def env_page(spec) -> tuple[str, bytes]:
         "|---|---|",
         f"| Make | {code(make_line(spec))} |",
         f"| API | {api[spec.api]} |",
-        f"| Agents | {', '.join(f'{n} ({code(s)})' for s, n in agents.items())} |",
+        f"| Agents | {agents_text(agents)} |",
         f"| Action space | {code(action_space)} |",
         f"| Observation space | {code(observation_space)} |",
         f"| Episode length | {cell(docs.episode_length(docs.scenario_configs[spec.default_scenario]))} "
