@@ -27,10 +27,13 @@ def best_interleaved(measures: dict, repeats: int, cost=lambda result: result) -
 
 def step_time(env, rng: np.random.Generator, api: str, steps: int) -> float:
     """Seconds spent in ``steps`` offload_routing steps through the ``"dict"`` or ``"arrays"`` API, with
-    random masked actions (uniform over each agent's allowed actions) picked outside the clock."""
+    random masked actions (uniform over each agent's allowed actions) picked outside the clock. An episode
+    that ends is reset (outside the clock, next seed) and the count goes on, as a training loop runs."""
     agents = env.possible_agents
     elapsed = 0.0
     for _ in range(steps):
+        if not env.agents:
+            env.reset(seed=int(rng.integers(2**31)))
         _, mask = env.observation_arrays()
         actions = (rng.random(mask.shape) * mask).argmax(axis=1)
         if api == "arrays":

@@ -32,8 +32,10 @@ def test_leaderboard_smoke_validates(tmp_path):
 
 
 def test_speed_suite_smoke_renders(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text())
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run_all.py"), "--smoke", "--results",
-                          str(tmp_path / "results"), "--out", str(tmp_path / "BENCHMARKS.md")],
+                          str(tmp_path / "results"), "--out", str(tmp_path / "BENCHMARKS.md"), "--readme", str(readme)],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     text = (tmp_path / "BENCHMARKS.md").read_text()
@@ -41,6 +43,13 @@ def test_speed_suite_smoke_renders(tmp_path):
     for section in ("## Core", "## Environments", "## Scale", "## Training throughput"):
         assert section in text
     assert text == run_all.render(tmp_path / "results")  # the file is exactly what the generator renders
+    assert run_all.readme_summary(tmp_path / "results") in readme.read_text()
+    assert readme.read_text() != (ROOT / "README.md").read_text()  # the smoke's figures replaced the committed ones
+
+
+def test_readme_speed_summary_is_generated_from_the_committed_results():
+    """The README's speed figures are the committed run's, not copied by hand (so they cannot go stale)."""
+    assert run_all.readme_summary(ROOT / "benchmarks" / "results") in (ROOT / "README.md").read_text()
 
 
 def test_committed_leaderboard_and_benchmarks_are_generated():
