@@ -1,7 +1,7 @@
 """Ray RLlib (new API stack) pieces for the leo envs: an env creator, an action-masking PPO module, a callback
 that puts the envs' end-of-episode metrics into RLlib's results, and one PPO config for a shared policy.
 
-- ``make_offload_routing_env(config)``: offload_routing_v1 as an RLlib ``MultiAgentEnv``
+- ``make_offload_routing_env(config)``: offload_routing_v2 as an RLlib ``MultiAgentEnv``
   (``ParallelPettingZooEnv``), observations renamed for the masking module, an agent with nothing to decide
   offered "hold" as its one allowed action (so its sample carries no gradient), infos cut to their numeric
   scalars (shared by all agents of a step, which keeps episodes small to ship between processes).
@@ -44,7 +44,7 @@ from leo_envs.wrappers import HOLD, ObservationMap
 OFFLOAD_ROUTING_ENV = "leo_offload_routing"
 SHARED_POLICY = "shared"
 EPISODE_METRICS = (
-    # offload_routing_v1 (headline first)
+    # offload_routing_v2 (headline first)
     "mean_task_cost_s", "mean_delay_s", "completion_rate", "drop_rate", "masked_actions_total",
     # Aggregation-v1 (headline first)
     "edr_j_per_s", "energy_reduction", "deadline_violations",
@@ -118,11 +118,11 @@ class MaskedObservationView(ObservationMap):
 
 def make_offload_routing_env(config: dict) -> ParallelPettingZooEnv:
     """Env creator for ``ray.tune.registry.register_env``: ``config`` holds ``parallel_env``'s keywords."""
-    from leo_envs import offload_routing_v1
+    from leo_envs import offload_routing_v2
 
     config = dict(config)
     scenario = config.pop("scenario", "iridium")
-    return ParallelPettingZooEnv(MaskedObservationView(offload_routing_v1.parallel_env(scenario, **config)))
+    return ParallelPettingZooEnv(MaskedObservationView(offload_routing_v2.parallel_env(scenario, **config)))
 
 
 # --- module ------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 - Double DQN (ours, masked, SB3-based) vs SB3 ``DQN("MultiInputPolicy")`` on Aggregation-v1: env steps
   (= transitions) per second of ``learn`` with the same hyper-parameters.
 - MADQN vs SB3 ``DQN`` with parameter sharing through SuperSuit (``pettingzoo_env_to_vec_env_v1``, one
-  vector slot per satellite) on offload_routing_v1 (iridium): transitions learned from per second. MADQN
+  vector slot per satellite) on offload_routing_v2 (iridium): transitions learned from per second. MADQN
   learns from per-bundle routing transitions; SB3 from every agent's every step.
 
 Usage: python benchmarks/bench_train.py [--steps 3000] [--out benchmarks/results/train.json]
@@ -47,7 +47,7 @@ def madqn_vs_stock(slots: int) -> dict:
     from agents.madqn.config import MADQNConfig
     from agents.madqn.train import train
     from agents.supersuit_sb3 import make_sb3_vec_env
-    from leo_envs import offload_routing_v1
+    from leo_envs import offload_routing_v2
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -55,14 +55,14 @@ def madqn_vs_stock(slots: int) -> dict:
         elapsed = time.perf_counter() - t0
         seen = _transitions_seen(Path(tmp))
     ours = seen / elapsed
-    vec = make_sb3_vec_env(offload_routing_v1.parallel_env("iridium"))
+    vec = make_sb3_vec_env(offload_routing_v2.parallel_env("iridium"))
     model = DQN("MultiInputPolicy", vec, learning_starts=500, train_freq=1, batch_size=256, buffer_size=100_000,
                 device="cpu")
     sb3_steps = max(slots // 4, 50)
     t0 = time.perf_counter()
     model.learn(sb3_steps * vec.num_envs)
     ref = sb3_steps * vec.num_envs / (time.perf_counter() - t0)
-    return {"env": "offload_routing_v1 (iridium, 66 agents)", "ours": "madqn", "ours_per_s": ours,
+    return {"env": "offload_routing_v2 (iridium, 66 agents)", "ours": "madqn", "ours_per_s": ours,
             "reference": "sb3 DQN + SuperSuit parameter sharing", "reference_per_s": ref, "ratio": ours / ref}
 
 

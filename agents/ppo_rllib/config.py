@@ -1,4 +1,4 @@
-"""RLlib PPO hyper-parameters for offload_routing_v1 (one dataclass, a docstring per field)."""
+"""RLlib PPO hyper-parameters for offload_routing_v2 (one dataclass, a docstring per field)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ class PPORLlibConfig:
     """Config fields a resumed run may set differently from the run it continues (budget and resources)."""
 
     scenario: str = "iridium"
-    """offload_routing_v1 scenario to train on"""
+    """offload_routing_v2 scenario to train on"""
     steps: int = 20_000
     """environment steps (slots; each one step of every satellite) to train for; training stops after the
     first iteration that reaches them, so the last iteration may overshoot by less than ``train_batch``"""

@@ -1,4 +1,4 @@
-"""The training env of ppo_rllib: offload_routing_v1 as ``agents.rllib_support`` gives it to RLlib, with the
+"""The training env of ppo_rllib: offload_routing_v2 as ``agents.rllib_support`` gives it to RLlib, with the
 policy's masks (``policy_mask``), every reset seeded from the run's block of training seeds, and a callback
 that reports which seeds were used.
 
@@ -92,7 +92,7 @@ def make_training_env(config) -> ParallelPettingZooEnv:
     """Env creator for ``register_env``. ``config`` (an RLlib ``EnvContext``: ``worker_index``,
     ``num_workers``) holds ``parallel_env``'s keywords plus ``seed_start``, the first training seed of
     this (segment of the) run, ``allow_hold`` (``policy_mask``) and ``skip_idle`` (``TrainingView``)."""
-    from leo_envs import offload_routing_v1
+    from leo_envs import offload_routing_v2
 
     kwargs = dict(config)
     scenario = kwargs.pop("scenario", "iridium")
@@ -101,7 +101,7 @@ def make_training_env(config) -> ParallelPettingZooEnv:
     skip_idle = bool(kwargs.pop("skip_idle", True))
     worker = int(getattr(config, "worker_index", 0) or 0)
     runners = int(getattr(config, "num_workers", 0) or 0)
-    env = SeededResets(offload_routing_v1.parallel_env(scenario, **kwargs), seed_start + worker, runners + 1)
+    env = SeededResets(offload_routing_v2.parallel_env(scenario, **kwargs), seed_start + worker, runners + 1)
     return ParallelPettingZooEnv(TrainingView(env, allow_hold, skip_idle))
 
 

@@ -1,4 +1,4 @@
-"""Training ppo_rllib on offload_routing_v1: RLlib's PPO (new API stack), every satellite on one shared
+"""Training ppo_rllib on offload_routing_v2: RLlib's PPO (new API stack), every satellite on one shared
 policy with masked logits, sampled by Ray env runners.
 
 Ray is started locally (``ray.init(address="local")``, one CPU per env runner) unless ``cfg.address`` names

@@ -1,4 +1,4 @@
-"""PPO from stable-baselines3 with SuperSuit parameter sharing on offload_routing_v1 (``train.py
+"""PPO from stable-baselines3 with SuperSuit parameter sharing on offload_routing_v2 (``train.py
 offload_routing ppo_sb3``)."""
 
 from .config import PPOSB3Config

@@ -1,4 +1,4 @@
-"""PPO (stable-baselines3) with parameter sharing on offload_routing_v1: hyper-parameters, one docstring
+"""PPO (stable-baselines3) with parameter sharing on offload_routing_v2: hyper-parameters, one docstring
 per field (CleanRL style; PPO's own fields are documented in ``agents.sb3_training.PPOHyperparameters``)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from agents.sb3_training import PPOHyperparameters
 @dataclass
 class PPOSB3Config(PPOHyperparameters):
     scenario: str = "iridium"
-    """offload_routing_v1 scenario to train on"""
+    """offload_routing_v2 scenario to train on"""
     steps: int = 20_000
     """environment slots to train for, MADQN's quick budget (``make reproduce``; its full budget: 120_000).
     In the library's units: SB3 counts one timestep per satellite per slot, so its ``total_timesteps`` is

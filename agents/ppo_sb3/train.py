@@ -1,4 +1,4 @@
-"""Training PPO from stable-baselines3 on offload_routing_v1 with SuperSuit parameter sharing
+"""Training PPO from stable-baselines3 on offload_routing_v2 with SuperSuit parameter sharing
 (``agents.supersuit_sb3.make_sb3_vec_env``: every satellite is a slot of one vector env and all share one
 policy), like our own learners: tqdm progress, CSV + TensorBoard through SB3's logger with the episode
 metrics, checkpoints and ``--resume`` (``agents.sb3_training``), ``model.pt`` + ``meta.json``.
@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.sb3_training import EpisodeSeeds, train_sb3
 from agents.supersuit_sb3 import make_sb3_vec_env
-from leo_envs import offload_routing_v1
+from leo_envs import offload_routing_v2
 
 from .config import PPOSB3Config
 
@@ -39,7 +39,7 @@ class TrainingSeeds(BaseParallelWrapper):
 
 def training_env(cfg: PPOSB3Config):
     overrides = {} if cfg.max_cycles is None else {"max_cycles": cfg.max_cycles}
-    return offload_routing_v1.parallel_env(cfg.scenario, reward_mode=cfg.reward_mode, **overrides)
+    return offload_routing_v2.parallel_env(cfg.scenario, reward_mode=cfg.reward_mode, **overrides)
 
 
 def build(cfg: PPOSB3Config):

@@ -1,4 +1,4 @@
-"""ppo_rllib: RLlib PPO with one shared, masked policy on offload_routing_v1, through train.py and evaluate's
+"""ppo_rllib: RLlib PPO with one shared, masked policy on offload_routing_v2, through train.py and evaluate's
 loader. One training run (Ray is the cost: about 10 s to start and as much to build the algorithm), resumed
 once; the rest needs no Ray."""
 
@@ -15,7 +15,7 @@ from agents.checkpoint import read_checkpoint, read_model  # noqa: E402
 from agents.common import training_seed_range  # noqa: E402
 from agents.ppo_rllib.env import SeededResets, TrainingView, policy_mask  # noqa: E402
 from agents.registry import load_policy  # noqa: E402
-from leo_envs import offload_routing_v1  # noqa: E402
+from leo_envs import offload_routing_v2  # noqa: E402
 
 # tiny with 220-slot episodes (past one TTL, so the headline metric is scored); one env runner, 220 env
 # steps an iteration: every iteration ends an episode
@@ -30,19 +30,19 @@ def test_policy_mask_hold_only_when_idle_unless_allowed():
 
 
 def test_seeded_resets_ignore_the_given_seed():
-    env = SeededResets(offload_routing_v1.parallel_env("tiny", max_cycles=5), first=10**8 + 2, stride=3)
+    env = SeededResets(offload_routing_v2.parallel_env("tiny", max_cycles=5), first=10**8 + 2, stride=3)
     firsts = []
     for seed in (0, 0, None):
         obs, _ = env.reset(seed=seed)
         firsts.append(env.reset_seed)
     assert firsts == [10**8 + 2, 10**8 + 5, 10**8 + 8]
-    ref = offload_routing_v1.parallel_env("tiny", max_cycles=5)
+    ref = offload_routing_v2.parallel_env("tiny", max_cycles=5)
     ref_obs, _ = ref.reset(seed=10**8 + 8)
     assert all(np.array_equal(obs[a]["observation"], ref_obs[a]["observation"]) for a in ref.possible_agents)
 
 
 def test_training_view_shows_the_satellites_with_a_choice_and_everyone_at_the_end():
-    view = TrainingView(SeededResets(offload_routing_v1.parallel_env("tiny", max_cycles=40), 10**8, 1),
+    view = TrainingView(SeededResets(offload_routing_v2.parallel_env("tiny", max_cycles=40), 10**8, 1),
                         allow_hold=False)
     obs, infos = view.reset()
     shown, steps = [], 0
@@ -109,7 +109,7 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     assert any(k.startswith("pi.") for k in weights)
 
     # evaluate.py's loader: no Ray runtime, no pickle; greedy play never takes a masked action
-    env = offload_routing_v1.parallel_env("tiny", max_cycles=120)
+    env = offload_routing_v2.parallel_env("tiny", max_cycles=120)
     monkeypatch.setattr(pickle, "load", _forbidden)
     monkeypatch.setattr(pickle, "loads", _forbidden)
     policy = load_policy(run, env)

@@ -1,13 +1,13 @@
-"""offload_routing_v1's reward is its objective: returns rank policies as the headline metric does,
+"""offload_routing_v2's reward is its objective: returns rank policies as the headline metric does,
 nobody gains by refusing work, and the TTL holds for every part of a task."""
 
 import numpy as np
 import pytest
 
 from agents.baselines import make_offload_routing_baseline
-from leo_envs import offload_routing_v1
+from leo_envs import offload_routing_v2
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_RATIO, HOLD
-from leo_envs.envs.offload_routing.types import COMPUTING, DONE, DROPPED, ON_LINK
+from leo_envs.envs.offload_routing.types import COMPUTING, DONE, DROPPED, FIRST_PORT, NUM_PORTS, ON_LINK
 
 POLICIES = ("hold_everything", "random", "full_local", "full_offload", "even_split", "congestion_aware")
 
@@ -72,7 +72,7 @@ def independent_cost(sim):
 @pytest.mark.parametrize("scenario", ["tiny", "iridium"])
 @pytest.mark.parametrize("mode", ["team", "hop"])
 def test_summed_return_ranks_policies_as_the_headline_metric(scenario, mode):
-    env = offload_routing_v1.parallel_env(scenario, reward_mode=mode)
+    env = offload_routing_v2.parallel_env(scenario, reward_mode=mode)
     returns, costs = {}, {}
     for name in POLICIES:
         ret, m = run(env, policy(name, env), seed=1)
@@ -96,7 +96,7 @@ def test_summed_return_ranks_policies_as_the_headline_metric(scenario, mode):
 
 @pytest.mark.parametrize("scenario", ["tiny", "iridium"])
 def test_an_agent_that_refuses_work_gets_a_lower_own_return(scenario):
-    env = offload_routing_v1.parallel_env(scenario, reward_mode="hop")
+    env = offload_routing_v2.parallel_env(scenario, reward_mode="hop")
     pol = policy("congestion_aware", env)
     csat = int(np.flatnonzero(env.sim.is_csat)[0])
     rs = int(np.flatnonzero(~env.sim.is_csat)[0])
@@ -107,9 +107,55 @@ def test_an_agent_that_refuses_work_gets_a_lower_own_return(scenario):
         assert shirks.sum() < works.sum()
 
 
+class HotPotato:
+    """congestion_aware everywhere, except one satellite that passes bundles on without regard to where
+    they go: a C-Sat sends what it could compute to a random up link, a relay sends every bundle it
+    routes to a random up link."""
+
+    def __init__(self, env, agent: int, seed: int = 0):
+        self.inner = make_offload_routing_baseline("congestion_aware", env, seed=0)
+        self.agent, self.rng = agent, np.random.default_rng(seed)
+
+    def act_arrays(self, obs, mask):
+        a = self.inner.act_arrays(obs, mask)
+        i = self.agent
+        ports = np.flatnonzero(mask[i, FIRST_PORT : FIRST_PORT + NUM_PORTS])
+        if ports.size and (a[i] == COMPUTE or FIRST_PORT <= a[i] < FIRST_PORT + NUM_PORTS):
+            a[i] = FIRST_PORT + self.rng.choice(ports)
+        return a
+
+
+def relays_with_a_choice(env, k: int) -> list[int]:
+    """The first ``k`` RS-Sats whose up links lead to neighbours at different hop distances from the
+    C-Sats (for the others every choice is as good)."""
+    sim = env.sim
+    out = []
+    for i in np.flatnonzero(~sim.is_csat):
+        up = sim.port_nbr[i][sim.link_up[i]]
+        if np.unique(sim.hops_to_csat[up]).size > 1:
+            out.append(int(i))
+    return out[:k]
+
+
+@pytest.mark.parametrize("scenario", ["tiny", "iridium"])
+def test_hot_potato_routing_earns_a_lower_own_return(scenario):
+    """hop credit charges passing work on: a C-Sat that passes on the bundles it could compute and a
+    relay that sends bundles to any up link each earn less than under congestion_aware (the others
+    unchanged), and the team loses too."""
+    env = offload_routing_v2.parallel_env(scenario, reward_mode="hop")
+    env.reset(seed=3)
+    csats = [int(i) for i in np.flatnonzero(env.sim.is_csat)[:2]]
+    relays = relays_with_a_choice(env, 3)
+    works, _ = run(env, policy("congestion_aware", env), seed=3)
+    for agent in csats + relays:
+        shirks, _ = run(env, HotPotato(env, agent), seed=3)
+        assert shirks[agent] < works[agent] - 0.5, (agent, works[agent], shirks[agent])
+        assert shirks.sum() < works.sum()
+
+
 @pytest.mark.parametrize("name", ["random", "full_local", "congestion_aware"])
 def test_team_return_is_minus_time_in_system_plus_drop_penalties(name):
-    env = offload_routing_v1.parallel_env("tiny", reward_mode="hop", task_rate_hz=2.0)
+    env = offload_routing_v2.parallel_env("tiny", reward_mode="hop", task_rate_hz=2.0)
     team = []
 
     def check(env, r, info):
@@ -155,7 +201,7 @@ def check_queues(env, *_):
     ("link", "full_offload", dict(isl_bandwidth_hz=10e6)),  # the links cannot keep up
 ])
 def test_ttl_drops_work_queued_on_cpus_and_links(where, name, overload):
-    env = offload_routing_v1.parallel_env("tiny", ttl_s=3.0, **overload)
+    env = offload_routing_v2.parallel_env("tiny", ttl_s=3.0, **overload)
     queued_then_dropped = []
     held = {}
 

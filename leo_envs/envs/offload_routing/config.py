@@ -1,4 +1,4 @@
-"""Scenario of offload_routing_v1: every field with its unit, and the named presets."""
+"""Scenario of offload_routing_v2: every field with its unit, and the named presets."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class OffloadRoutingConfig:
     isl_mttr_s: float = 60.0  # mean time to repair an ISL, s
     sat_mtbf_s: float | None = None  # mean time between failures of one satellite, s; None: none
     sat_mttr_s: float = 600.0  # mean time to repair a satellite, s
-    reward_mode: str = "team"  # "team": every agent gets the team reward; "hop": each its share (see Rewards)
+    reward_mode: str = "team"  # "team": every agent the team reward; "hop": per-agent credit with hand-overs
     utilization_window_s: float = 10.0  # ISL utilisation is measured over windows of this length, s
 
 

@@ -24,8 +24,8 @@ from ...core import FaultModel, Network, RadioLink
 from ...core.compute import fifo_remove
 from .config import OffloadRoutingConfig
 from .generator import build_constellation, csat_mask
-from .rewards import REWARD_TERMS
-from .service import local_service_s, remote_service_s, transmit_s
+from .rewards import REWARD_TERMS, handover_credit
+from .service import bundle_to_go_s, local_service_s, remote_service_s, transmit_s
 from .types import (
     ACTIVE,
     AT_NODE,
@@ -105,7 +105,7 @@ def percentile(x: np.ndarray, q: float) -> float:
 
 
 class OffloadRoutingSim:
-    """The simulator behind ``offload_routing_v1`` (usable on its own, without PettingZoo).
+    """The simulator behind ``offload_routing_v2`` (usable on its own, without PettingZoo).
 
     Read it through ``state`` (an ``OffloadRoutingState``), ``obs`` / ``mask``, ``reward``, ``terms``,
     ``metrics()`` and ``accounting()``; the other attributes are its working arrays."""
@@ -172,6 +172,7 @@ class OffloadRoutingSim:
 
     def _reset_step_outputs(self) -> None:
         self.reward = np.zeros(self.n)
+        self.handover_cost = np.zeros(self.n)
         self.terms = {term.name: 0.0 for term in REWARD_TERMS}
         self._trans: list[tuple] = []
         self.finished_now = 0
@@ -209,6 +210,11 @@ class OffloadRoutingSim:
             self._return_from_down_links(went_down, t)
         if not np.array_equal(old_up, link_up) or not hasattr(self, "hops_to_csat"):
             self._hop_distances()
+        if link_up.any():  # a typical hop of the moment, for the hand-over credit's estimate
+            self._s_per_bit_hop = float(np.mean(1.0 / self.capacity[link_up]))
+            self._prop_s_hop = float(np.mean(self.prop_s[link_up]))
+        else:
+            self._s_per_bit_hop = self._prop_s_hop = 0.0
         self._static_features()
 
     def _hop_distances(self) -> None:
@@ -452,6 +458,9 @@ class OffloadRoutingSim:
             terms[term.name] = -float(c.sum()) if c.size else 0.0
             if hop and c.size:
                 cost += np.bincount(agent, weights=c, minlength=self.n)
+        if hop:
+            self.handover_cost = handover_credit(slot, self.n)  # kept apart for inspection (tests, analyses)
+            cost += self.handover_cost
         self.reward = -cost if hop else np.full(self.n, sum(terms.values()))
 
     def _payers(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -579,6 +588,11 @@ class OffloadRoutingSim:
             full = queued[nxt] + before + b.bits[due] > self.cfg.buffer_bits
             self._drop_tasks(b.task[due[full]], BUFFER, t2)
         ok = due[~full]
+        if self.cfg.reward_mode == "hop" and ok.size:
+            receiver = nxt[~full]
+            to_go = bundle_to_go_s(b.bits[ok], self.hops_to_csat[receiver], self._s_per_bit_hop, self._prop_s_hop,
+                                   self.cfg)
+            self.slot.handovers.append((b.node[ok].copy(), receiver, to_go))
         b.state[ok] = AT_NODE
         b.node[ok] = nxt[~full]
         b.ready[ok] = b.arrive[ok]

@@ -1,4 +1,4 @@
-"""offload_routing_v1: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
+"""offload_routing_v2: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
 
 from __future__ import annotations
 
@@ -65,10 +65,20 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     ``reward_mode="hop"``: per-agent credit. Each slot a task's cost is shared equally among the holders
     of its open parts: the RS-Sat for an undecided task and for the local part it queued, the satellite
     holding a bundle (waiting, sending it on a link until it arrives, computing it or queueing it for its
-    large model); a drop is charged to the holders at the moment of the drop. The rewards sum over agents
-    to the team reward. Holding work instead of sending or computing it only makes an agent pay longer;
-    but an agent can lower its own cost by passing work on, so this mode is for cooperative learners
-    that bootstrap across agents (Q-routing, parameter sharing), not for selfish independent learners.
+    large model); a drop is charged to the holders at the moment of the drop. On top, a hand-over
+    credit charges passing work on by its consequences: when a bundle reaches the next satellite, its
+    sender pays the receiver the bundle's estimated time to go from there (hops left to the nearest
+    C-Sat at the moment's mean link rate and delay, plus the large model's service time; no queueing).
+    A neighbour farther from the C-Sats costs its sender more, a C-Sat that passes on a bundle it could
+    compute pays for another hop and another large model, and the receiver is paid for the work it
+    takes on. The transfers cancel in the sum, so the rewards sum over agents to the team reward
+    exactly, every slot. Holding work only makes an agent pay longer (and a drop costs its holder
+    ``ttl_s + drop_penalty_s``).
+    Which mode for which learner: ``team`` for learners that share parameters or a critic across the
+    satellites (parameter-shared PPO, MAPPO, QMIX / VDN, RLlib with one shared policy): measured, shared
+    PPO learns better from it. ``hop`` for independent and per-agent learners (IPPO with separate
+    policies, independent Q-learners, per-agent credit studies) and for packet-level learners that
+    bootstrap along a bundle's path (MADQN reads ``info["transitions"]`` in either mode).
     ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
     (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
 
@@ -114,6 +124,9 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     ``observation_arrays()`` before the first ``reset`` raise ``ValueError``.
 
     ## Version History
+    * v2: ``reward_mode="hop"`` charges passing work on: a sender pays its receiver the bundle's
+      estimated time to go (hand-over credit; the per-agent rewards still sum to the team reward). v1's
+      holder-only shares paid hot-potato routing. ``team`` rewards, dynamics and observations unchanged.
     * v1: the reward is the objective (time in system of every task plus drop costs; per-agent shares
       in ``hop`` mode; default mode ``team``); the TTL drops every part of a task wherever it is;
       headline metric ``mean_task_cost_s``; ``tiny`` runs 800 slots (four TTLs); named observation
@@ -123,7 +136,7 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     """
 
     _transient = ("_viewer",)
-    metadata = {"name": "offload_routing_v1", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
+    metadata = {"name": "offload_routing_v2", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
                 "render_fps": 4}
 
     def __init__(self, scenario: str | OffloadRoutingConfig = "iridium", render_mode: str | None = None,

@@ -1,8 +1,9 @@
-"""Reward terms of offload_routing_v1: each charges costs (seconds) from a slot's ``SlotRecord``.
+"""Reward terms of offload_routing_v2: each charges costs (seconds) from a slot's ``SlotRecord``.
 
 A term returns ``(agent, cost)`` arrays, one entry per part of a task it charges: who pays and how much.
-The team cost is their sum; per-agent credit (``reward_mode="hop"``) adds each agent's entries, so it
-sums to the team reward.
+The team cost is their sum; per-agent credit (``reward_mode="hop"``) adds each agent's entries plus the
+handover credit (``handover_credit``: transfers between agents that sum to zero), so it sums to the team
+reward.
 Over an episode the two terms add up to the headline objective: every task costs its time in the
 system (arrival to finish, drop or truncation), and a dropped task costs ``ttl_s + drop_penalty_s`` in
 all, however early it was dropped.
@@ -46,3 +47,19 @@ class DropCost:
 
 
 REWARD_TERMS = (HoldingCost(), DropCost())
+
+
+def handover_credit(slot: SlotRecord, n: int) -> np.ndarray:
+    """(n,) per-agent cost of the slot's hand-overs (``reward_mode="hop"``): a satellite whose bundle
+    reaches the next one pays that one the bundle's estimated time to go there (``service.bundle_to_go_s``:
+    hops left to the nearest C-Sat at a typical link's rate and delay, plus the large model's service).
+
+    Sharing each slot's cost among the holders alone pays hot-potato routing: handing a bundle to anyone
+    ends the sender's cost. With the transfer a sender pays for what its choice leaves to do (a neighbour
+    farther from the C-Sats costs more; a C-Sat passing on what it could compute pays for another hop
+    and another large model), and its receiver is paid for the work it takes on. The transfers cancel in
+    the sum over agents, so the summed reward is still exactly the team reward."""
+    cost = np.zeros(n)
+    for sender, receiver, value in slot.handovers:
+        cost += np.bincount(sender, weights=value, minlength=n) - np.bincount(receiver, weights=value, minlength=n)
+    return cost

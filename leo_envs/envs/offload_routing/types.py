@@ -1,5 +1,5 @@
 """Action layout, observation layout, entity states, the simulator's state and the per-slot record of
-offload_routing_v1. Everything outside ``dynamics.py`` reads the simulation through these names."""
+offload_routing_v2. Everything outside ``dynamics.py`` reads the simulation through these names."""
 
 from __future__ import annotations
 
@@ -178,7 +178,8 @@ class SlotRecord:
 
     Each task in the system during the slot is held by the holders of its open parts (an undecided task
     and a local part by its RS-Sat, a bundle by the satellite holding it), each with an equal share;
-    a dropped task lists the holders at the moment of the drop."""
+    a dropped task lists the holders at the moment of the drop. A bundle handed from one satellite to
+    the next records the sender, the receiver and the bundle's estimated time to go at the receiver."""
 
     t0: float
     t1: float
@@ -186,6 +187,7 @@ class SlotRecord:
     held_agent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (K,) its holder
     held_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,) share of the task's cost
     drops: list = field(default_factory=list)  # (task, agent, share) arrays per drop event
+    handovers: list = field(default_factory=list)  # (sender, receiver, value_s) arrays per delivery batch
 
     def dropped(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not self.drops:
