@@ -1,7 +1,7 @@
 """Evaluate agents (baselines and trained checkpoints) over seeds; write results, a table and plots.
 
     python evaluate.py ENV [--agents a,b,..|all] [--checkpoint DIR[,DIR..]] [--scenario S] [--seeds N]
-                       [--episodes N] [--out DIR]
+                       [--episodes N] [--out DIR] [--eval-mode auto|greedy|sampled] [--validation-episodes N]
 
 ENV: a registered env (offload_routing, aggregation: the specs in agents/specs).
 
@@ -9,6 +9,9 @@ Writes DIR/<env>-<scenario>.json ({"env", "scenario", "meta", "agents": {name: {
 "per_seed"}}}}), DIR/<env>-<scenario>.md and PNG plots beside them. Seed s runs episodes reset with seeds
 1000 s + e, so every agent meets the same instances. CI95: percentile bootstrap over the seeds. What to run
 and report for an env (constructor, metrics, episode loop, plots, optimum) comes from its spec.
+A checkpoint whose learner can act greedily or by sampling is evaluated both ways; the mode that scores best
+on validation seeds (3,000,000 + i: never an evaluation or training seed) heads its row, named as the
+learner, and the other is reported as ``learner (mode)``.
 """
 
 from __future__ import annotations
@@ -45,23 +48,66 @@ def ci95(values: list[float]) -> list[float]:
     return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
+def choose_mode(env_name: str, checkpoint: Path, scenario: str, episodes: int) -> tuple[str, dict[str, float]]:
+    """The eval mode in which ``checkpoint`` scores best on the primary metric over ``episodes`` validation
+    episodes (env seeds ``VALIDATION_SEED_BASE + i``, disjoint from training and evaluation seeds), and
+    each mode's mean there. Ties go to the earlier mode of the learner's ``eval_modes``."""
+    from agents.common import VALIDATION_SEED_BASE
+    from agents.registry import eval_modes, load_policy
+
+    spec = get_spec(env_name)
+    scores = {}
+    for mode in eval_modes(checkpoint):
+        env = spec.make(scenario)
+        policy = load_policy(checkpoint, env, mode)
+        values = [spec.run_episode(env, policy, VALIDATION_SEED_BASE + i)[0][spec.primary_metric]
+                  for i in range(episodes)]
+        scores[mode] = float(np.mean(values))
+    sign = -1.0 if spec.better == "higher" else 1.0
+    return min(scores, key=lambda m: sign * scores[m]), scores
+
+
+def checkpoint_modes(env_name: str, checkpoint: Path, scenario: str, eval_mode: str,
+                     validation_episodes: int) -> tuple[list[str], dict[str, float]]:
+    """The modes to evaluate ``checkpoint`` in, its headline mode first, and the validation scores that
+    chose it (empty when nothing was chosen). ``eval_mode``: ``"auto"`` (every mode of its learner, the
+    headline chosen on validation seeds) or one mode."""
+    from agents.registry import eval_modes
+
+    modes = eval_modes(checkpoint)
+    if eval_mode != "auto":
+        if eval_mode not in modes:
+            raise ValueError(f"--eval-mode: {checkpoint} plays {list(modes)}, not {eval_mode!r}")
+        return [eval_mode], {}
+    if len(modes) == 1:
+        return list(modes), {}
+    best, scores = choose_mode(env_name, checkpoint, scenario, validation_episodes)
+    return [best] + [m for m in modes if m != best], scores
+
+
 def evaluate(env_name: str, agents: list[str], checkpoints: list[Path], scenario: str, seeds: int, episodes: int,
-             progress: bool = True) -> tuple[dict, dict]:
+             progress: bool = True, eval_mode: str = "auto", validation_episodes: int = 2) -> tuple[dict, dict]:
     """Every baseline in ``agents`` and every checkpoint over ``seeds`` x ``episodes``: the report (the
-    result JSON) and, per agent, the per-task values of its episodes (the spec's ``run_episode`` extras)."""
+    result JSON) and, per agent, the per-task values of its episodes (the spec's ``run_episode`` extras).
+    A checkpoint whose learner acts in several modes (greedy, sampled) is evaluated in each: its name
+    alone for the mode chosen on ``validation_episodes`` validation episodes, ``name (mode)`` for the
+    others; the report's ``meta.agents[name]`` records ``learner``, ``eval_mode`` and the validation scores."""
     from tqdm import tqdm
 
     from agents.registry import load_policy
 
     spec = get_spec(env_name)
     metrics = spec.metrics
-    entries = [("baseline", a) for a in agents] + [("checkpoint", c) for c in checkpoints]
+    entries: list[tuple[str, object, str | None, dict]] = [("baseline", a, None, {}) for a in agents]
+    for c in checkpoints:
+        modes, scores = checkpoint_modes(env_name, c, scenario, eval_mode, validation_episodes)
+        entries += [("checkpoint", c, m, {"selected": k == 0, "validation": scores}) for k, m in enumerate(modes)]
     results, per_task, extra, skipped = {}, {}, {}, {}
     t_start = time.perf_counter()
-    for kind, ref in tqdm(entries, desc=f"evaluate {env_name}/{scenario}", disable=not progress):
+    for kind, ref, mode, choice in tqdm(entries, desc=f"evaluate {env_name}/{scenario}", disable=not progress):
         env = spec.make(scenario)
-        policy = spec.baseline(ref, env, seed=0) if kind == "baseline" else load_policy(ref, env)
-        name = policy.name
+        policy = spec.baseline(ref, env, seed=0) if kind == "baseline" else load_policy(ref, env, mode)
+        name = policy.name if kind == "baseline" or choice["selected"] else f"{policy.name} ({mode})"
         while name in results:
             name += "'"
         per_seed = {m: [] for m in metrics}
@@ -82,6 +128,10 @@ def evaluate(env_name: str, agents: list[str], checkpoints: list[Path], scenario
         results[name] = per_seed
         per_task[name] = np.concatenate(task_values) if task_values else np.zeros(0)
         extra[name] = {"wall_s": time.perf_counter() - t0}
+        if kind == "checkpoint":
+            extra[name].update({"learner": policy.name, "eval_mode": mode, "validation_seeds":
+                                validation_seeds(validation_episodes) if choice["validation"] else [],
+                                "validation": choice["validation"]})
         if hasattr(policy, "bisection_ms_per_task"):
             extra[name]["bisection_ms_per_task"] = policy.bisection_ms_per_task
     if spec.reference_baseline in results:
@@ -97,6 +147,12 @@ def evaluate(env_name: str, agents: list[str], checkpoints: list[Path], scenario
                           for m, v in per_seed.items()} for name, per_seed in results.items()},
     }
     return report, per_task
+
+
+def validation_seeds(episodes: int) -> list[int]:
+    from agents.common import VALIDATION_SEED_BASE
+
+    return [VALIDATION_SEED_BASE + i for i in range(episodes)]
 
 
 def _version() -> str:
@@ -159,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=positive_int, default=5)
     parser.add_argument("--episodes", type=positive_int, default=1)
     parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--eval-mode", choices=("auto", "greedy", "sampled"), default="auto",
+                        help="how checkpoints act: auto plays every mode of the learner and heads its row with "
+                             "the one best on validation seeds; greedy or sampled plays that mode alone")
+    parser.add_argument("--validation-episodes", type=positive_int, default=2,
+                        help="validation episodes per mode that choose a checkpoint's headline mode (auto)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
 
@@ -189,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     try:
         report, per_task = evaluate(args.env, agents, checkpoints, scenario, args.seeds, args.episodes,
-                                  progress=not args.no_progress)
+                                    progress=not args.no_progress, eval_mode=args.eval_mode,
+                                    validation_episodes=args.validation_episodes)
     except ValueError as exc:
         parser.error(str(exc))
     stem = f"{args.env}-{scenario}"

@@ -13,6 +13,7 @@ from pathlib import Path
 # for its e-th episode), evaluation with 1000 s + e, validation from 3_000_000: never the same instance.
 TRAINING_SEED_BASE = 10**8
 TRAINING_SEEDS_PER_RUN = 10**6
+VALIDATION_SEED_BASE = 3_000_000
 
 
 class TrainClock:

@@ -48,12 +48,18 @@ def train_learner(env_name: str, agent: str, out: Path, *, scenario: str | None,
     return resolve(learner.train)(cfg, out, resume=resume, progress=progress)
 
 
-def load_policy(checkpoint_dir: Path, env):
+def load_policy(checkpoint_dir: Path, env, mode: str | None = None):
     """The policy saved by train.py in ``checkpoint_dir`` (a run directory or its ``model/`` snapshot),
-    acting on ``env``: the learner named by meta.json's ``agent`` in the spec of its ``env`` loads it.
-    Anything wrong with the directory is one CheckpointError (a ValueError) naming the file."""
+    acting on ``env`` in ``mode`` (an eval mode of its learner; None: its first): the learner named by
+    meta.json's ``agent`` in the spec of its ``env`` loads it. Anything wrong with the directory is one
+    CheckpointError (a ValueError) naming the file."""
     snapshot = read_model(checkpoint_dir)
-    return learner_of(snapshot).load(snapshot, env)
+    return learner_of(snapshot).load(snapshot, env, mode)
+
+
+def eval_modes(checkpoint_dir: Path) -> tuple[str, ...]:
+    """The eval modes of the learner that wrote ``checkpoint_dir``."""
+    return learner_of(read_model(checkpoint_dir)).eval_modes
 
 
 def learner_of(snapshot):

@@ -65,13 +65,14 @@ def rows_for(report: dict, trained: dict[str, dict]) -> list[dict]:
     metric, better = spec.primary_metric, spec.better
     rows = []
     for agent, metrics in report["agents"].items():
+        learner = report["meta"]["agents"].get(agent, {}).get("learner", agent)  # "ppo_sb3 (greedy)" -> ppo_sb3
         per_seed = np.asarray(metrics[metric]["per_seed"], float)
         rows.append({
             "env": env_name, "scenario": scenario, "agent": agent, "metric": metric, "better": better,
             "n_seeds": len(per_seed), "mean": float(per_seed.mean()), "iqm": float(trim_mean(per_seed, 0.25)),
             "ci95_low": metrics[metric]["ci95"][0], "ci95_high": metrics[metric]["ci95"][1],
             **{m: (metrics[m]["mean"] if m in spec.side_metrics else "") for m in side_columns()},
-            **(training_record(trained[agent]) if agent in trained else {
+            **(training_record(trained[learner]) if learner in trained else {
                 "train_steps": 0, "train_wall_s": 0.0, "library": "leo-envs", "library_version":
                 report["meta"]["version"], "training_seeds": ""}),
             "eval_seeds": eval_seeds(report),

@@ -37,7 +37,14 @@ from agents.checkpoint import (
     torch_bytes,
     write_snapshot,
 )
-from agents.common import TrainClock, setup_torch, training_seed, training_seed_range, write_json
+from agents.common import (
+    VALIDATION_SEED_BASE,
+    TrainClock,
+    setup_torch,
+    training_seed,
+    training_seed_range,
+    write_json,
+)
 from agents.sb3_training import make_logger
 from leo_envs import __version__, aggregation_v1
 
@@ -46,7 +53,7 @@ from .config import DoubleDQNConfig
 from .network import PerSatelliteDQNPolicy
 
 EPISODE_METRICS = ("edr_j_per_s", "energy_reduction", "delay_increment_s", "deadline_violations")
-VALIDATION_SEED = 3_000_000  # validation instance i resets with this + i (evaluate.py uses 1000 s + e)
+VALIDATION_SEED = VALIDATION_SEED_BASE  # validation instance i resets with this + i (evaluate.py: 1000 s + e)
 VALIDATION_FILE = "validation.json"
 
 

@@ -1,11 +1,12 @@
 """The shared policy of ppo_rllib: its RLModule spec (training and evaluation build the same module from it)
-and the greedy policy ``evaluate.py`` plays.
+and the policy ``evaluate.py`` plays (greedy, or sampled from the masked distribution).
 
 Evaluation needs no Ray runtime: ``PPORLlibPolicy.load`` builds ``ActionMaskingPPOModule`` locally from
 ``module_spec`` (importing ``ray.rllib``, never calling ``ray.init``) and loads the saved torch state_dict
 into it. Each slot it takes the argmax of the logits for every satellite under the mask it was trained
 with (``agents.ppo_rllib.env.policy_mask``: the env's mask, hold only for a satellite with nothing to
-decide, and hold removed for the others unless ``allow_hold``), so no masked action is ever played.
+decide, and hold removed for the others unless ``allow_hold``), or with ``mode="sampled"`` draws from the
+softmax over the allowed logits (seeded by ``reset(seed)``), so no masked action is ever played.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from agents.policy import masked_actions
 from agents.rllib_support import ActionMaskingPPOModule
 
 from .config import PPORLlibConfig
@@ -52,30 +54,30 @@ def build_module(env, cfg: PPORLlibConfig):
 
 
 class PPORLlibPolicy:
-    """A trained ppo_rllib module behind the policy interface: greedy over the masked logits."""
+    """A trained ppo_rllib module behind the policy interface: greedy or sampled over the masked logits."""
 
     name = "ppo_rllib"
 
-    def __init__(self, env, module, allow_hold: bool = False):
-        self.env, self.module, self.allow_hold = env, module, allow_hold
+    def __init__(self, env, module, allow_hold: bool = False, mode: str = "greedy"):
+        self.env, self.module, self.allow_hold, self.mode = env, module, allow_hold, mode
+        self.rng = np.random.default_rng(0)
 
     @classmethod
-    def load(cls, env, weights: dict, cfg: PPORLlibConfig) -> PPORLlibPolicy:
+    def load(cls, env, weights: dict, cfg: PPORLlibConfig, mode: str = "greedy") -> PPORLlibPolicy:
         """The policy of a checkpoint: ``weights["module"]`` the module's state_dict (model.pt), ``cfg`` from
         meta.json."""
         module = build_module(env, cfg)
         module.load_state_dict(weights["module"])
-        return cls(env, module, cfg.allow_hold)
+        return cls(env, module, cfg.allow_hold, mode)
 
     def reset(self, seed: int | None = None) -> None:
-        pass
+        self.rng = np.random.default_rng(seed)
 
-    def logits(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Logits (N, n_actions) under ``policy_mask`` of the env's masks (N, n_actions)."""
+    def logits(self, obs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """Logits (N, n_actions) under the policy masks ``allowed`` (N, n_actions)."""
         import torch
         from ray.rllib.core.columns import Columns
 
-        allowed = policy_mask(mask, self.allow_hold)
         batch = {Columns.OBS: {"observations": torch.as_tensor(obs, dtype=torch.float32),
                                "action_mask": torch.as_tensor(allowed)}}
         with torch.no_grad():
@@ -83,6 +85,7 @@ class PPORLlibPolicy:
 
     def act(self, observations: dict) -> dict:
         obs, mask = self.env.observation_arrays()
-        actions = self.logits(obs, mask).argmax(axis=1)
+        allowed = policy_mask(mask, self.allow_hold)
+        actions = masked_actions(self.logits(obs, allowed), allowed.astype(bool), self.mode, self.rng)
         index = self.env.agent_index
         return {a: int(actions[index[a]]) for a in observations}

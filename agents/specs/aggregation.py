@@ -126,7 +126,7 @@ SPEC = EnvSpec(
         LearnerSpec(name="maskable_ppo", config="agents.maskable_ppo.config:MaskablePPOConfig",
                     train="agents.maskable_ppo.train:train",
                     policy="agents.maskable_ppo.policy:MaskablePPOPolicy.load",
-                    quick_budget="agents.maskable_ppo.train:quick_steps"),
+                    quick_budget="agents.maskable_ppo.train:quick_steps", eval_modes=("greedy", "sampled")),
     ),
     reference_baseline="milp_optimal",
     leaderboard_checkpoints=leaderboard_checkpoints,

@@ -59,6 +59,10 @@ class LearnerSpec:
     """Names of ``train.py`` options (beyond seed, scenario and steps) that are fields of its config,
     e.g. ``("randomize",)`` for ``--no-randomize``."""
 
+    eval_modes: tuple[str, ...] = ("greedy",)
+    """How its trained policy can act at evaluation (``agents.policy.EVAL_MODES``). A learner with several
+    takes ``mode=`` in ``policy``; ``evaluate.py`` plays each, and the one that scores best on validation
+    seeds (``agents.common.VALIDATION_SEED_BASE`` up, never the evaluation seeds) heads its row."""
     quick_budget: Ref | None = None
     """``quick_budget(scenario) -> steps``: the learner's quick training budget (``make reproduce``'s), which
     ``benchmarks/bench_quality.py`` scales; None: its config's default ``steps``."""
@@ -82,12 +86,16 @@ class LearnerSpec:
             raise CheckpointError(f"{snapshot.path / 'meta.json'}: config does not fit {self.name}'s "
                                   f"({str(exc).splitlines()[0][:200]})") from None
 
-    def load(self, snapshot: Snapshot, env: Any) -> Policy:
-        """The policy of a verified model snapshot (``agents.checkpoint.read_model``)."""
+    def load(self, snapshot: Snapshot, env: Any, mode: str | None = None) -> Policy:
+        """The policy of a verified model snapshot (``agents.checkpoint.read_model``), acting in ``mode``
+        (one of ``eval_modes``; None: the first)."""
+        if mode is not None and mode not in self.eval_modes:
+            raise ValueError(f"eval mode: {self.name} plays {list(self.eval_modes)}, not {mode!r}")
         cfg = self.config_from(snapshot)
         weights = snapshot.torch()
+        by_mode = {} if len(self.eval_modes) == 1 else {"mode": mode or self.eval_modes[0]}
         try:
-            return resolve(self.policy)(env, weights, cfg)
+            return resolve(self.policy)(env, weights, cfg, **by_mode)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"{snapshot.file('model.pt')}: weights do not fit the {self.name} network that "
                                   f"meta.json's config describes ({type(exc).__name__}: "

@@ -108,24 +108,33 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     assert all(isinstance(v, torch.Tensor) for v in weights.values())
     assert any(k.startswith("pi.") for k in weights)
 
-    # evaluate.py's loader: no Ray runtime, no pickle; greedy play never takes a masked action
+    # evaluate.py's loader: no Ray runtime, no pickle; greedy and sampled play never take a masked action,
+    # and a sampled episode replays from its seed
     env = offload_routing_v2.parallel_env("tiny", max_cycles=120)
     monkeypatch.setattr(pickle, "load", _forbidden)
     monkeypatch.setattr(pickle, "loads", _forbidden)
-    policy = load_policy(run, env)
-    assert not ray.is_initialized()
-    obs, _ = env.reset(seed=0)
-    played = 0
-    while env.agents:
-        actions = policy.act(obs)
-        _, mask = env.observation_arrays()
-        deciding = mask.any(axis=1)
-        acts = np.array([actions[a] for a in env.possible_agents])
-        assert np.all(mask[np.arange(len(acts)), acts][deciding] == 1)
-        assert np.all(acts[~deciding] == 0)  # nothing to decide: hold
-        played += int(deciding.sum())
-        obs, _, _, _, infos = env.step(actions)
-    assert played > 0 and infos["sat_0"]["masked_actions_total"] == 0
+    played = {}
+    for mode in ("greedy", "sampled", "sampled"):
+        policy = load_policy(run, env, mode)
+        assert not ray.is_initialized()
+        obs, _ = env.reset(seed=0)
+        policy.reset(0)
+        episode = []
+        while env.agents:
+            actions = policy.act(obs)
+            _, mask = env.observation_arrays()
+            deciding = mask.any(axis=1)
+            acts = np.array([actions[a] for a in env.possible_agents])
+            assert np.all(mask[np.arange(len(acts)), acts][deciding] == 1)
+            assert np.all(acts[~deciding] == 0)  # nothing to decide: hold
+            episode.append(acts)
+            obs, _, _, _, infos = env.step(actions)
+        assert infos["sat_0"]["masked_actions_total"] == 0
+        if mode in played:
+            assert all(np.array_equal(a, b) for a, b in zip(played[mode], episode))
+        played[mode] = episode
+    assert sum(int((a != 0).sum()) for a in played["greedy"]) > 0
+    assert any(not np.array_equal(a, b) for a, b in zip(played["greedy"], played["sampled"]))
     monkeypatch.undo()
     monkeypatch.setattr(torch, "load", recording_load)
     monkeypatch.setattr(PPORLlibConfig, "__init__", _with_defaults(PPORLlibConfig.__init__, SMALL))
