@@ -72,7 +72,9 @@ def main() -> None:
         print(f"target {name}: {'met' if ok else 'MISSED'}")
     from bench_core import write_results
 
-    write_results(args.out, rows, exponent=fit, targets=targets)
+    from leo_envs.envs.offload_routing import OffloadRoutingEnv
+
+    write_results(args.out, rows, env=OffloadRoutingEnv.metadata["name"], exponent=fit, targets=targets)
 
 
 if __name__ == "__main__":

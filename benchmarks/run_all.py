@@ -76,7 +76,7 @@ def render(results: Path) -> str:
         lines.append(f"| {r['mean_businesses']:.1f} | {r['solve_s'] * 1e3:.1f} | {r['dinkelbach_rounds']} |")
     sr = scale["results"][0]
     warmup = f"a {sr['warmup_steps']}-step warm-up" if "warmup_steps" in sr else "a warm-up"
-    lines += ["", f"## Scale (offload_routing_v2, one process per size; best of {sr.get('repeats', 1)} runs after "
+    lines += ["", f"## Scale ({scale['env']}, one process per size; best of {sr.get('repeats', 1)} runs after "
               f"{warmup})", "",
               "| constellation | satellites | steps/s (arrays) | ms/step (arrays) | steps/s (dict) | peak MB |",
               "|---|---|---|---|---|---|"]
@@ -112,13 +112,13 @@ def readme_summary(results: Path) -> str:
     for api, label in (("arrays", "`step_arrays`"), ("dict", "PettingZoo's dict API")):
         r = star[api]
         targets = [f"{k.split(' (')[0]}: {met(v)}" for k, v in envs["targets"].items() if f"({api} API)" in k]
-        rows.append(f"| offload_routing_v2 starlink_shell1 ({r['agents']} agents) through {label}, random masked "
+        rows.append(f"| {r['env']} starlink_shell1 ({r['agents']} agents) through {label}, random masked "
                     f"actions, whole episodes | {r['steps_per_s']:.0f} steps/s | {mpe['env']} "
                     f"{mpe['agent_steps_per_s']:.0f} agent-steps/s | {r['vs_mpe_per_agent_step']:.0f}x per "
                     f"agent-step | {'; '.join(targets)} |")
     sizes = scale["results"]
     ms = " / ".join(f"{r['arrays_ms_per_step']:.2f}" for r in sizes)
-    rows.append(f"| offload_routing_v2 at {' / '.join(str(r['satellites']) for r in sizes)} satellites, `step_arrays` "
+    rows.append(f"| {scale['env']} at {' / '.join(str(r['satellites']) for r in sizes)} satellites, `step_arrays` "
                 f"| {ms} ms a step, "
                 f"{sizes[-1]['peak_rss_mb']:.0f} MB at {sizes[-1]['satellites']} | | step time ~ "
                 f"N^{scale['exponent']['arrays']:.2f} | "

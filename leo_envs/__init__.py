@@ -48,12 +48,18 @@ def scenarios() -> dict[str, list[str]]:
     return {"offload_routing": sorted(ROUTING), "aggregation": sorted(AGGREGATION)}
 
 
-def __getattr__(env_name: str):
-    """PettingZoo's convention for old versions: ``leo_envs.offload_routing_v1.parallel_env()`` raises
-    ``DeprecatedEnv`` naming the current version; other unknown names are an ``AttributeError``."""
-    from pettingzoo.utils.deprecated_module import deprecated_handler
+CURRENT_VERSIONS = {"offload_routing": 2, "aggregation": 1}  # module forms ``<name>_v<version>``
 
-    return deprecated_handler(env_name, __path__, __name__)
+
+def __getattr__(name: str):
+    """An earlier version's module form (PettingZoo's convention): ``leo_envs.offload_routing_v1`` is a
+    stand-in whose constructors raise ``DeprecatedEnv`` naming the current version."""
+    from pettingzoo.utils.deprecated_module import DeprecatedModule
+
+    base, sep, version = name.rpartition("_v")
+    if sep and version.isdigit() and int(version) < CURRENT_VERSIONS.get(base, -1):
+        return DeprecatedModule(base, version, CURRENT_VERSIONS[base])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _register_pettingzoo()

@@ -294,3 +294,17 @@ def test_masks_are_read_only_and_observations_fresh():
             obs[agent]["action_mask"][HOLD] = 1
     with pytest.raises(ValueError, match="read-only"):
         env.observation_arrays()[1][0, HOLD] = 1
+
+
+def test_earlier_versions_name_the_current_one():
+    """PettingZoo's convention: an old module form raises DeprecatedEnv pointing at the current version;
+    names that are no env stay an AttributeError."""
+    from pettingzoo.utils.deprecated_module import DeprecatedEnv
+
+    import leo_envs
+
+    with pytest.raises(DeprecatedEnv, match="offload_routing_v2"):
+        leo_envs.offload_routing_v1.parallel_env(scenario="tiny")
+    with pytest.raises(AttributeError):
+        leo_envs.offload_routing_v9  # noqa: B018
+    assert leo_envs.offload_routing_v2.parallel_env("tiny").metadata["name"] == "offload_routing_v2"
