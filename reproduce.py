@@ -57,7 +57,7 @@ def main() -> int:
          str(int(budget["ddqn_episodes"] * mean_episode_length(lvl))), "--out", str(runs / f"ddqn_{lvl}"),
          "--no-progress") for lvl in LEVELS])
     # the standard learners, for the leaderboard (make leaderboard evaluates every checkpoint in runs/)
-    part("train PPO (stable-baselines3 + SuperSuit, iridium)", (
+    part("train PPO (sb3-contrib MaskablePPO, parameter sharing, iridium)", (
         "train.py", "offload_routing", "ppo_sb3", "--scenario", "iridium", "--steps", str(budget["madqn_steps"]),
         "--out", str(runs / "ppo_sb3"), "--no-progress"))
     part("train PPO (RLlib multi-agent, shared policy, iridium)", (

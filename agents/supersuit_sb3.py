@@ -3,8 +3,11 @@ slot per satellite, all sharing one policy).
 
 SuperSuit 3.11's SB3 wrapper seeds by calling ``venv.seed``, which its ``ConcatVecEnv`` no longer has
 (seeding moved to ``reset(seed=...)``); ``SeededSB3VecEnv`` keeps the seed and hands it to the next reset,
-so ``DQN(..., seed=k)`` and ``PPO(..., seed=k)`` work. SuperSuit does not enforce action masks: the env
-treats a masked action as "hold" and counts it.
+so ``DQN(..., seed=k)`` and ``PPO(..., seed=k)`` work.
+
+This path is UNMASKED: SuperSuit does not enforce action masks, so a learner on it plays masked actions (the env
+holds a masked action's data for the slot and counts it in ``masked_actions``). The masked, parameter-shared path
+is ``ppo_sb3`` (sb3-contrib's MaskablePPO on ``agents.sb3_offload_vec_env.OffloadRoutingVecEnv``).
 
 At an episode's end SuperSuit 3.11's ``pettingzoo_env_to_vec_env_v1`` merges the new episode's reset info
 over the last step's, so the final metrics would come out as the next episode's first values

@@ -8,8 +8,11 @@ While it trains it prints one line per finished training episode (agent-steps, t
 ``mean_task_cost_s``, completion and drop rates, masked actions, wall time); at the end it evaluates the
 greedy shared policy on evaluation seeds (1000 s, as ``evaluate.py`` does; training resets start at
 seed 10_000 so the two never meet) beside the ``random`` and ``full_local`` baselines.
-SuperSuit does not enforce action masks: a masked action holds the data for the slot (the env counts it),
-the policy sees the mask as part of its input. SB3 .zip files are pickles: load only models you trust.
+This path is UNMASKED: SuperSuit does not enforce action masks, so PPO samples masked actions while it trains
+(the env holds a masked action's data for the slot and counts it in ``masked_actions``; the policy sees the mask
+as part of its input) and learns to hold; it scores worse than random. The masked path is ``ppo_sb3``
+(``python train.py offload_routing ppo_sb3``: sb3-contrib's MaskablePPO on ``agents.sb3_offload_vec_env``).
+SB3 .zip files are pickles: load only models you trust.
 """
 
 from __future__ import annotations

@@ -1,40 +1,38 @@
-"""Training PPO from stable-baselines3 on offload_routing_v2 with SuperSuit parameter sharing
-(``agents.supersuit_sb3.make_sb3_vec_env``: every satellite is a slot of one vector env and all share one
-policy), like our own learners: tqdm progress, CSV + TensorBoard through SB3's logger with the episode
-metrics, checkpoints and ``--resume`` (``agents.sb3_training``), ``model.pt`` + ``meta.json``.
+"""Training sb3-contrib's MaskablePPO on offload_routing_v2 with parameter sharing: every satellite is a row of
+one native SB3 vector env over one env (``agents.sb3_offload_vec_env.OffloadRoutingVecEnv``, through the env's
+``step_arrays``), all rows share one policy, and MaskablePPO samples from the masks it gets from the vector
+env's ``action_masks()``, so no masked action is ever played; a row with nothing to decide allows hold only
+and gives no policy gradient. Like our own learners: tqdm progress, CSV + TensorBoard through SB3's logger
+with the episode metrics, checkpoints and ``--resume`` (``agents.sb3_training``), ``model.pt`` + ``meta.json``.
 
-PPO samples from its policy unmasked while it trains (SuperSuit does not enforce masks; the env holds a
-masked action's data for the slot and counts it; the mask is part of the policy's input); the trained
-policy (``agents.ppo_sb3.policy``) plays the masked greedy action."""
+Budgets come in two units: env steps (slots; ``steps`` in the config and meta.json, ``time/env_steps`` in
+progress.csv) and agent-steps (slots x satellites; SB3's timesteps: ``timesteps`` in meta.json,
+``time/total_timesteps`` in progress.csv); meta.json also records ``agents_per_step``."""
 
 from __future__ import annotations
 
-import warnings
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
-import stable_baselines3
-import supersuit
-from pettingzoo.utils.wrappers import BaseParallelWrapper
-from stable_baselines3 import PPO
+import sb3_contrib
+import torch
+from sb3_contrib import MaskablePPO
 from stable_baselines3.common.vec_env import VecMonitor
 
+from agents.sb3_offload_vec_env import OffloadRoutingVecEnv
 from agents.sb3_training import EpisodeSeeds, train_sb3
-from agents.supersuit_sb3 import make_sb3_vec_env
 from leo_envs import offload_routing_v2
 
 from .config import PPOSB3Config
 
 
-class TrainingSeeds(BaseParallelWrapper):
-    """Every reset (SB3's first, seeded with the run seed, and SuperSuit's automatic ones, unseeded) uses
-    the next seed of the run's training range instead."""
+class SharedMaskablePPO(MaskablePPO):
+    """MaskablePPO that also logs env steps (``time/env_steps``: agent-steps / rows) beside SB3's timesteps."""
 
-    def __init__(self, env, run_seed: int):
-        super().__init__(env)
-        self.seeds = EpisodeSeeds(run_seed)
-
-    def reset(self, seed=None, options=None):
-        return self.env.reset(seed=self.seeds.next_seed(), options=options)
+    def dump_logs(self, iteration: int = 0) -> None:
+        self.logger.record("time/env_steps", self.num_timesteps // self.n_envs)
+        super().dump_logs(iteration)
 
 
 def training_env(cfg: PPOSB3Config):
@@ -43,24 +41,43 @@ def training_env(cfg: PPOSB3Config):
 
 
 def build(cfg: PPOSB3Config):
-    """The PPO model on a SuperSuit vector env of the training env (one slot per satellite)."""
+    """The MaskablePPO model on the vector env of the training env (one row per satellite)."""
     if cfg.minibatches < 1 or cfg.n_steps < 1:
         raise ValueError(f"n_steps {cfg.n_steps} and minibatches {cfg.minibatches} must be >= 1")
-    with warnings.catch_warnings():  # SuperSuit's SB3 wrapper has no get_attr("render_mode"); None it is
-        warnings.filterwarnings("ignore", message="The `render_mode` attribute is not defined")
-        vec = VecMonitor(make_sb3_vec_env(TrainingSeeds(training_env(cfg), cfg.seed)))
-    seeds = vec.venv.venv.vec_envs[0].par_env.seeds  # SuperSuit works on a copy of the env: its seeds
-    model = PPO("MultiInputPolicy", vec, n_steps=cfg.n_steps,
-                batch_size=max(cfg.n_steps * vec.num_envs // cfg.minibatches, 1), **cfg.ppo_kwargs(),
-                seed=cfg.seed, device="cpu", verbose=0)
+    seeds = EpisodeSeeds(cfg.seed)
+    vec = VecMonitor(OffloadRoutingVecEnv(training_env(cfg), seeds, cfg.reward_scale))
+    model = SharedMaskablePPO("MlpPolicy", vec, n_steps=cfg.n_steps,
+                              batch_size=max(cfg.n_steps * vec.num_envs // cfg.minibatches, 1), **cfg.ppo_kwargs(),
+                              seed=cfg.seed, device="cpu", verbose=0)
     return model, vec, seeds
 
 
-META = {"agent": "ppo_sb3", "env": "offload_routing", "library": "stable-baselines3",
-        "library_version": stable_baselines3.__version__, "parameter_sharing": f"SuperSuit {supersuit.__version__}"}
+META = {"agent": "ppo_sb3", "env": "offload_routing", "library": "sb3-contrib",
+        "library_version": sb3_contrib.__version__, "algorithm": "MaskablePPO",
+        "parameter_sharing": "agents.sb3_offload_vec_env.OffloadRoutingVecEnv (one row per satellite)"}
+
+
+@contextlib.contextmanager
+def no_distribution_checks() -> Iterator[None]:
+    """torch's distributions without argument validation while training (about a tenth of the wall time on
+    iridium goes to checking the masked logits' constraints; the values are the same)."""
+    old = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(old)
 
 
 def train(cfg: PPOSB3Config, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Train for ``cfg.steps`` slots into ``out`` (``resume``: from its last checkpoint, bit for bit)."""
-    return train_sb3(cfg, out, resume, progress, build=build, meta=META, total_steps=cfg.steps, desc="ppo_sb3",
-                     unit="slot")
+    meta = dict(META)
+
+    def build_recording(c: PPOSB3Config):
+        model, vec, seeds = build(c)
+        meta["agents_per_step"] = vec.num_envs  # agent-steps = env steps x this
+        return model, vec, seeds
+
+    with no_distribution_checks():
+        return train_sb3(cfg, out, resume, progress, build=build_recording, meta=meta, total_steps=cfg.steps,
+                         desc="ppo_sb3", unit="slot")

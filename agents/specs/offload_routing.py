@@ -151,7 +151,7 @@ SPEC = EnvSpec(
                     policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",),
                     quick_budget=lambda scenario: 20_000),
         LearnerSpec(name="ppo_sb3", config="agents.ppo_sb3.config:PPOSB3Config", train="agents.ppo_sb3.train:train",
-                    policy="agents.ppo_sb3.policy:PPOSharedPolicy.load"),
+                    policy="agents.ppo_sb3.policy:PPOSharedPolicy.load", eval_modes=("greedy", "sampled")),
         LearnerSpec(name="ppo_rllib", config="agents.ppo_rllib.config:PPORLlibConfig",
                     train="agents.ppo_rllib.train:train", policy="agents.ppo_rllib.policy:PPORLlibPolicy.load",
                     eval_modes=("greedy", "sampled")),
