@@ -252,8 +252,12 @@ def test_time_to_quality_loops_over_the_specs(toy, tmp_path):
     from benchmarks.run_all import quality_section
 
     out = tmp_path / "quality.json"
-    bench_quality.main(["--envs", "toy", "--seeds", "3", "--out", str(out)])
-    result = json.loads(out.read_text())["results"][0]
+    bench_quality.main(["--envs", "toy", "--seeds", "3", "--train-seeds", "2", "--out", str(out)])
+    results = json.loads(out.read_text())["results"]
+    assert [r["train_seed"] for r in results] == [0, 1]
+    assert all(run["agent_steps"] == run["steps"] and run["eval_mode"] == "greedy"  # one agent a step
+               for r in results for run in r["runs"])
+    result = results[0]
     assert result["learner"] == "best_constant" and result["budget_steps"] == 50
     one = result["targets"]["always_one"]
     runs = result["runs"]
@@ -262,4 +266,5 @@ def test_time_to_quality_loops_over_the_specs(toy, tmp_path):
     assert all(r["hit_rate"] < one["value"] for r in runs if r["steps"] < one["reached"]["steps"])
     assert result["targets"]["always_zero"]["reached"]["steps"] <= one["reached"]["steps"]
     table = "\n".join(quality_section(tmp_path))
-    assert "| toy | tiny | best_constant | always_one (hit_rate) |" in table
+    assert "| toy | tiny | best_constant | always_one (hit_rate) |" in table and "of 2 (budget 50 steps)" in table
+    assert (tmp_path / "curves_toy.png").stat().st_size > 1000 and "curves_toy.png" in table

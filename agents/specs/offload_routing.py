@@ -161,6 +161,6 @@ SPEC = EnvSpec(
     leaderboard_runs=tuple((name, name, "iridium") for name in ("madqn", "ppo_sb3", "ppo_rllib")),
     calibrate=calibrate,
     quality_scenario="iridium",
-    quality_targets=("full_offload", "congestion_aware"),
+    quality_targets=("full_offload", "even_split", "congestion_aware"),
     docs=DOCS,
 )
