@@ -23,7 +23,7 @@ README_END = "<!-- end of speed summary -->"
 SUITE = (("core", "bench_core.py", []), ("envs", "bench_envs.py", []),
          ("scale", "bench_scale.py", ["--steps", "200"]), ("train", "bench_train.py", ["--steps", "3000"]))
 SMOKE_ARGS = {"core": ["--repeats", "1", "--preset", "iridium"], "envs": ["--steps", "20", "--repeats", "1"],
-              "scale": ["--steps", "5"], "train": ["--steps", "600"]}
+              "scale": ["--steps", "5"], "train": ["--steps", "600", "--repeats", "1"]}
 
 
 def run(results: Path, smoke: bool) -> None:
@@ -88,7 +88,11 @@ def render(results: Path) -> str:
     fit = scale["exponent"]
     lines += ["", f"Step time grows as N^{fit['arrays']:.2f} (arrays API) and N^{fit['dict']:.2f} (dict API).",
               "Targets: " + "; ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in scale["targets"].items()), "",
-              "## Training throughput (transitions learned from per second, same env, same process)", "",
+              "## Training throughput (transitions sampled into gradient updates per second of training wall time, "
+              "same env, same process)", "",
+              "Both sides take one gradient step of the same batch per env step; collected transitions are not "
+              "comparable (SB3 stores one per satellite per slot, MADQN one per routing decision): see "
+              "benchmarks/bench_train.py.", "",
               "| env | ours | ours /s | reference | reference /s | ratio |", "|---|---|---|---|---|---|"]
     for r in train["results"]:
         lines.append(f"| {r['env']} | {r['ours']} | {r['ours_per_s']:.0f} | {r['reference']} | "

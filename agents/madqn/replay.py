@@ -8,7 +8,7 @@ FIELDS = ("obs", "action", "delay", "next_obs", "next_mask", "done")
 
 
 class ReplayBuffer:
-    def __init__(self, capacity: int, obs_dim: int, n_actions: int):
+    def __init__(self, capacity: int, obs_dim: int, n_actions: int) -> None:
         self.capacity = capacity
         self.obs = np.zeros((capacity, obs_dim), np.float32)
         self.action = np.zeros(capacity, np.int64)
@@ -18,8 +18,10 @@ class ReplayBuffer:
         self.done = np.zeros(capacity, bool)
         self.pos = 0
         self.size = 0
+        self._batch: dict[str, np.ndarray] = {}
 
-    def add(self, obs, action, delay, next_obs, next_mask, done) -> None:
+    def add(self, obs: np.ndarray, action: np.ndarray, delay: np.ndarray, next_obs: np.ndarray,
+            next_mask: np.ndarray, done: np.ndarray) -> None:
         k = len(action)
         if k == 0:
             return
@@ -29,9 +31,18 @@ class ReplayBuffer:
         self.pos = int((self.pos + k) % self.capacity)
         self.size = int(min(self.size + k, self.capacity))
 
-    def sample(self, batch: int, rng: np.random.Generator) -> dict:
+    def sample(self, batch: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``batch`` transitions drawn uniformly with replacement (one ``rng.integers`` call).
+
+        The arrays are gathered into buffers allocated on the first call and reused by every later one
+        (no per-update allocation): they are valid until the next ``sample``; copy them to keep them.
+        """
         idx = rng.integers(0, self.size, batch)
-        return {f: getattr(self, f)[idx] for f in FIELDS}
+        if len(self._batch.get("action", ())) != batch:
+            self._batch = {f: np.empty((batch, *getattr(self, f).shape[1:]), getattr(self, f).dtype) for f in FIELDS}
+        for f in FIELDS:  # mode="clip" (idx is in range anyway): "raise" would gather through a temporary
+            np.take(getattr(self, f), idx, axis=0, out=self._batch[f], mode="clip")
+        return self._batch
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The filled part and the write position, as plain arrays (an ``.npz`` without pickles)."""

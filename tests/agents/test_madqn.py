@@ -1,11 +1,16 @@
+import copy
+
 import numpy as np
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agents.bisection import best_level, bisect_ratio
 from agents.checkpoint import read_checkpoint, read_model
 from agents.madqn import MADQNAgent, MADQNConfig
-from agents.madqn.agent import N_ROUTE, route_mask
+from agents.madqn.agent import N_ROUTE, bisect_ratio_for_level, clip_grad_norm, route_mask
+from agents.madqn.network import QNetwork, numpy_forward
+from agents.madqn.replay import FIELDS, ReplayBuffer
 from agents.madqn.train import train
 from agents.registry import load_policy
 from leo_envs import offload_routing_v2
@@ -107,3 +112,76 @@ def test_bisection_balances_local_and_offloaded_finish():
     # rho solves rho * 1.0 = dt + 2 (1 - rho)  ->  rho = (2 + dt) / 3
     rho = (2.0 + cfg.dt_s) / (local_full + 2.0)
     assert abs(level / (cfg.ratio_levels - 1) - rho) <= 1.0 / (cfg.ratio_levels - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.integers(0, 24), st.integers(2, 16),
+       st.sampled_from(["monotone", "wavy", "unreachable"]))
+def test_early_stopped_bisection_picks_the_same_levels(seed, iterations, levels, kind):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, 6))
+    a, b, c = rng.normal(size=(3, k)) * rng.choice([0.01, 1.0, 100.0])
+
+    def local(r):
+        return a + np.abs(b) * r
+
+    offload = {"monotone": lambda r: c - np.abs(a) * r, "wavy": lambda r: c + np.sin(13 * r * b),
+               "unreachable": lambda r: np.where(np.abs(c) > 1, np.inf, c - r)}[kind]
+
+    def finish(r):
+        return np.maximum(local(r), offload(r))
+
+    full = best_level(bisect_ratio(local, offload, k, iterations), levels, finish)
+    early = best_level(bisect_ratio_for_level(local, offload, k, iterations, levels), levels, finish)
+    assert np.array_equal(full, early)
+
+
+def test_numpy_forward_matches_the_torch_net_and_follows_its_parameters():
+    rng = np.random.default_rng(0)
+    x = rng.random((70, 41), dtype=np.float32)  # 128 wide: five blocks of at most 16 rows
+    for dueling in (False, True):
+        net = QNetwork(41, N_ROUTE, 128, dueling)
+        np.testing.assert_allclose(numpy_forward(net.numpy_layers(), x), net(torch.as_tensor(x)).detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    other = QNetwork(41, N_ROUTE, 32)
+    for assign in (False, True):  # in place or new tensors: the numpy view is of the loaded weights either way
+        net = QNetwork(41, N_ROUTE, 32)
+        net.numpy_layers()
+        net.load_state_dict(other.state_dict(), assign=assign)
+        np.testing.assert_allclose(numpy_forward(net.numpy_layers(), x), other(torch.as_tensor(x)).detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)
+    twin = copy.deepcopy(net)
+    with torch.no_grad():
+        twin.head.bias.add_(1.0)  # an optimizer step, in place
+    np.testing.assert_allclose(numpy_forward(twin.numpy_layers(), x), twin(torch.as_tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_clip_grad_norm_is_torchs_bit_for_bit():
+    torch.manual_seed(0)
+    net = QNetwork(41, N_ROUTE, 32)
+    params = list(net.parameters())
+    for scale in (1e-3, 1.0, 1e3):  # under, near and over the clip
+        grads = [torch.randn_like(p) * scale for p in params]
+        for p, g in zip(params, grads):
+            p.grad = g.clone()
+        torch.nn.utils.clip_grad_norm_(params, 10.0)
+        expect = [p.grad.clone() for p in params]
+        for p, g in zip(params, grads):
+            p.grad = g.clone()
+        clip_grad_norm(params, 10.0)
+        assert all(torch.equal(e, p.grad) for e, p in zip(expect, params))
+
+
+def test_replay_sample_draws_the_rows_of_one_integers_call():
+    rng = np.random.default_rng(3)
+    replay = ReplayBuffer(50, 4, N_ROUTE)
+    n = 30
+    replay.add(rng.random((n, 4), dtype=np.float32), rng.integers(0, N_ROUTE, n), rng.random(n, dtype=np.float32),
+               rng.random((n, 4), dtype=np.float32), rng.random((n, N_ROUTE)) < 0.5, rng.random(n) < 0.2)
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    for _ in range(3):
+        got = {f: v.copy() for f, v in replay.sample(16, a).items()}
+        idx = b.integers(0, replay.size, 16)
+        for f in FIELDS:
+            assert np.array_equal(got[f], getattr(replay, f)[idx]) and got[f].dtype == getattr(replay, f).dtype
