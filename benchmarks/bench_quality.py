@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agents.registry import load_policy, train_learner  # noqa: E402
 from agents.specs import SPECS  # noqa: E402
 from benchmarks.bench_core import machine  # noqa: E402
+from evaluate import git_commit  # noqa: E402
 
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", default=",".join(SPECS), help="comma-separated env names")
     parser.add_argument("--learners", default="", help="comma-separated learner names (default: all)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "quality.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the entries of --out for the learners not measured in this run")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         raise ValueError(f"--seeds: {args.seeds} must be >= 1")
@@ -113,8 +116,13 @@ def main(argv: list[str] | None = None) -> int:
                                          spec.quality_scenario, args.seeds)[0]
         for learner in spec.learners:
             if not wanted or learner.name in wanted:
-                results += [bench_learner(spec, learner, args.seeds, args.budget, targets, seed)
+                results += [{**bench_learner(spec, learner, args.seeds, args.budget, targets, seed),
+                             "git": git_commit(), "date": time.strftime("%Y-%m-%d")}
                             for seed in range(args.train_seeds)]
+    if args.merge and args.out.is_file():
+        measured = {(r["env"], r["learner"]) for r in results}
+        kept = [r for r in json.loads(args.out.read_text())["results"] if (r["env"], r["learner"]) not in measured]
+        results = kept + results
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": machine(), "seeds": args.seeds, "train_seeds": args.train_seeds,
                                     "budget": args.budget, "fractions": list(FRACTIONS), "results": results},

@@ -183,16 +183,16 @@ def quality_section(results: Path) -> list[str]:
     if not path.is_file():
         return []
     quality = json.loads(path.read_text())
-    train_seeds = quality.get("train_seeds", 1)
     lines = ["", "## Time to quality and learning curves (`make bench-quality`)", "",
-             f"Each learner trains from scratch ({train_seeds} training seed{'s' if train_seeds > 1 else ''}) to "
-             f"{', '.join(f'{f:g}' for f in quality['fractions'])} of {quality['budget']:g} x its quick budget; "
-             f"after each run its checkpoint plays {quality['seeds']} evaluation seeds beside the baseline on the "
-             "same seeds. Per training seed (separated by /): the first budget that reaches the baseline's "
-             "headline metric, in env steps (agent-steps), and its training wall time (evaluation apart).",
+             "Each learner trains from scratch with each of its training seeds (counted in the table) to "
+             f"{', '.join(f'{f:g}' for f in quality['fractions'])} of its budget (in the table, with the commit "
+             f"and date of the measurement); after each run its checkpoint plays {quality['seeds']} evaluation "
+             "seeds beside the baseline on the same seeds. Per training seed (separated by /): the first budget "
+             "that reaches the baseline's headline metric, in env steps (agent-steps), and its training wall time "
+             "(evaluation apart).",
              "", "| env | scenario | learner | target | target value | seeds reaching it | reached at: steps "
-             "(agent-steps) | training wall time | best in budget | evaluation time per run |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "(agent-steps) | training wall time | best in budget | evaluation time per run | measured |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple, list[dict]] = {}
     for r in quality["results"]:
         groups.setdefault((r["env"], r["scenario"], r["learner"]), []).append(r)
@@ -209,11 +209,17 @@ def quality_section(results: Path) -> list[str]:
             budget = entries[0]["budget_steps"]
             lines.append(f"| {env} | {scenario} | {learner} | {name} ({metric}) | {t['value']:.4g} | "
                          f"{sum(h is not None for h in hits)} of {len(hits)} (budget {budget} steps) | {at} | "
-                         f"{wall} | {best} | {eval_s:.0f} s |")
+                         f"{wall} | {best} | {eval_s:.0f} s | {measured(entries)} |")
     for env in dict.fromkeys(r["env"] for r in quality["results"]):
         if (results / f"curves_{env}.png").is_file():
             lines += ["", f"![learning curves, {env}](benchmarks/results/curves_{env}.png)"]
     return lines
+
+
+def measured(entries: list[dict]) -> str:
+    """Commit and date of a learner's quality entries ("-" where the file predates recording them)."""
+    stamps = dict.fromkeys(f"{e['git']}, {e['date']}" for e in entries if "git" in e)
+    return "; ".join(stamps) or "-"
 
 
 def plot_curves(results: Path) -> list[Path]:
