@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150, "rllib_steps": 20_000}
-FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500, "rllib_steps": 120_000}
+QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150, "rllib_steps": 19_200}
+FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500, "rllib_steps": 153_600}
 LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 PAPER_ROUTING = {"full_local": (1.84, 2.31, None), "full_offload": (1.27, None, 0.85), "madqn": (1.25, 1.58, 0.62)}
 PAPER_AGGREGATION = {"low_traffic": (0.4787, 0.0161), "medium_traffic": (0.2675, 0.0189),

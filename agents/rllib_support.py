@@ -2,7 +2,8 @@
 that puts the envs' end-of-episode metrics into RLlib's results, and one PPO config for a shared policy.
 
 - ``make_offload_routing_env(config)``: offload_routing_v2 as an RLlib ``MultiAgentEnv``
-  (``ParallelPettingZooEnv``), observations renamed for the masking module, an agent with nothing to decide
+  (``ParallelPettingZooEnv``), rewards optionally scaled (``reward_factor``), observations renamed for the
+  masking module, an agent with nothing to decide
   offered "hold" as its one allowed action (so its sample carries no gradient), infos cut to their numeric
   scalars (shared by all agents of a step, which keeps episodes small to ship between processes).
 - ``ActionMaskingPPOModule``: PPO's default torch module with masked logits, built on
@@ -73,17 +74,33 @@ def _scalars(info: dict) -> dict:
     return {k: v for k, v in info.items() if isinstance(v, numbers.Number)}
 
 
+def reward_factor(reward_mode: str, reward_scale: float, n_agents: int) -> float:
+    """What ``MaskedObservationView`` multiplies offload_routing's rewards by: ``reward_scale``, and in
+    ``team`` mode also ``1 / n_agents``. The hop rewards of a slot sum to its team reward, so both modes then
+    give a satellite the same mean reward per slot (minus the slot's cost per satellite, times
+    ``reward_scale``). Why scale at all: RLlib's PPO clips each row's squared value error at
+    ``vf_clip_param`` (10 by default) and a clipped row gives the critic no gradient; the env's returns
+    (seconds of task cost summed over a horizon, hundreds to thousands) clip nearly every row."""
+    if not (math.isfinite(reward_scale) and reward_scale > 0):
+        raise ValueError(f"reward_scale: {reward_scale} must be a finite number > 0")
+    if n_agents < 1:
+        raise ValueError(f"n_agents: {n_agents} must be >= 1")
+    return reward_scale / n_agents if reward_mode == "team" else reward_scale
+
+
 class MaskedObservationView(ObservationMap):
     """``{"observations", "action_mask"}`` (float mask) as RLlib's masking modules read them; an all-zero
-    mask (nothing to decide, or the episode's last observation) becomes "hold" only; numeric info scalars."""
+    mask (nothing to decide, or the episode's last observation) becomes "hold" only; numeric info scalars;
+    rewards times ``reward_factor`` (``reward_factor``; the infos keep the env's own figures)."""
 
-    def __init__(self, env):
+    def __init__(self, env, reward_factor: float = 1.0):
         super().__init__(env)
         space = env.observation_space(env.possible_agents[0])
         n = space["action_mask"].shape[0]
         view = spaces.Dict({"observations": space["observation"],
                             "action_mask": spaces.Box(0.0, 1.0, (n,), np.float32)})
         self._spaces = dict.fromkeys(env.possible_agents, view)
+        self.reward_factor = float(reward_factor)
 
     def observation_space(self, agent):
         return self._spaces[agent]
@@ -113,16 +130,22 @@ class MaskedObservationView(ObservationMap):
 
     def step(self, actions):
         obs, rewards, terminations, truncations, infos = super().step(actions)
+        if self.reward_factor != 1.0:
+            rewards = {a: float(r) * self.reward_factor for a, r in rewards.items()}
         return obs, rewards, terminations, truncations, self._infos(infos)
 
 
 def make_offload_routing_env(config: dict) -> ParallelPettingZooEnv:
-    """Env creator for ``ray.tune.registry.register_env``: ``config`` holds ``parallel_env``'s keywords."""
+    """Env creator for ``ray.tune.registry.register_env``: ``config`` holds ``parallel_env``'s keywords and
+    optionally ``reward_scale`` (``reward_factor``; default 1: the env's rewards as they are)."""
     from leo_envs import offload_routing_v2
 
     config = dict(config)
     scenario = config.pop("scenario", "iridium")
-    return ParallelPettingZooEnv(MaskedObservationView(offload_routing_v2.parallel_env(scenario, **config)))
+    reward_scale = float(config.pop("reward_scale", 1.0))
+    env = offload_routing_v2.parallel_env(scenario, **config)
+    factor = reward_factor(env.config.reward_mode, reward_scale, len(env.possible_agents))
+    return ParallelPettingZooEnv(MaskedObservationView(env, factor))
 
 
 # --- module ------------------------------------------------------------------------------------------------
@@ -221,15 +244,18 @@ class EpisodeMetricsCallback(RLlibCallback):
 
 def ppo_config(env: str = OFFLOAD_ROUTING_ENV, env_config: dict | None = None, *, num_env_runners: int = 2,
                rollout_fragment_length: int | str = "auto", train_batch_size: int = 200, minibatch_size: int = 50,
-               num_epochs: int = 1, hidden: tuple[int, ...] = (64, 64), seed: int | None = None) -> PPOConfig:
+               num_epochs: int = 1, hidden: tuple[int, ...] = (64, 64), seed: int | None = None,
+               vf_clip_param: float = 100.0) -> PPOConfig:
     """Multi-agent PPO, every agent on the one ``SHARED_POLICY`` with ``ActionMaskingPPOModule``, and
-    ``EpisodeMetricsCallback``. ``env`` must be registered with Ray (``register_env``) in this process."""
+    ``EpisodeMetricsCallback``. ``env`` must be registered with Ray (``register_env``) in this process.
+    ``vf_clip_param``: RLlib clips each row's squared value error at it (a clipped row trains nothing);
+    scale the rewards to returns of a few units (``reward_scale`` in ``env_config``) so it rarely bites."""
     return (
         PPOConfig()
         .environment(env, env_config=env_config or {})
         .env_runners(num_env_runners=num_env_runners, rollout_fragment_length=rollout_fragment_length)
         .training(train_batch_size_per_learner=train_batch_size, minibatch_size=minibatch_size,
-                  num_epochs=num_epochs)
+                  num_epochs=num_epochs, vf_clip_param=vf_clip_param)
         .multi_agent(policies={SHARED_POLICY}, policy_mapping_fn=lambda agent_id, *a, **k: SHARED_POLICY)
         .rl_module(rl_module_spec=MultiRLModuleSpec(rl_module_specs={
             SHARED_POLICY: RLModuleSpec(module_class=ActionMaskingPPOModule,

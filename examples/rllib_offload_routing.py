@@ -19,6 +19,10 @@ TTLs); ``mean_task_cost_s`` scores the tasks older than one TTL, so ``--max-cycl
 Gymnasium's registry does not reach Ray workers, so the env is registered with Ray's own registry; every
 worker imports leo_envs and agents (install the package on every node) and rebuilds the env from its config.
 Masks are respected: ``agents.rllib_support.ActionMaskingPPOModule`` masks the logits of PPO's default module.
+The rewards are scaled (``reward_scale``, ``agents.rllib_support.reward_factor``): RLlib clips each row's squared
+value error at ``vf_clip_param`` and a clipped row trains nothing, which the env's raw returns (seconds of task
+cost, hundreds to thousands) would make of nearly every row. For a trained, evaluated learner use
+``python train.py offload_routing ppo_rllib`` (``agents.ppo_rllib``).
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ def main(argv: list[str] | None = None) -> dict:
     else:  # "local": never join a cluster some earlier run left behind
         ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False)
     register_env(OFFLOAD_ROUTING_ENV, make_offload_routing_env)
-    env_config = {"scenario": args.scenario}
+    # rewards / satellites x 0.1 (team mode): returns of a few units, which RLlib's value loss clip leaves alone
+    env_config = {"scenario": args.scenario, "reward_scale": 0.1}
     if args.max_cycles is not None:
         env_config["max_cycles"] = args.max_cycles
     config = ppo_config(OFFLOAD_ROUTING_ENV, env_config, num_env_runners=args.env_runners,

@@ -17,7 +17,7 @@ import numpy as np
 from pettingzoo.utils.wrappers import BaseParallelWrapper
 from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
-from agents.rllib_support import EpisodeMetricsCallback, MaskedObservationView, final_info
+from agents.rllib_support import EpisodeMetricsCallback, MaskedObservationView, final_info, reward_factor
 from leo_envs.wrappers import HOLD
 
 TRAINING_ENV = "leo_offload_routing_ppo_rllib"
@@ -54,15 +54,16 @@ def policy_mask(mask: np.ndarray, allow_hold: bool) -> np.ndarray:
 
 
 class TrainingView(MaskedObservationView):
-    """RLlib's view of the env (``MaskedObservationView``) with the masks of ``policy_mask`` and
-    ``reset_seed`` in every info. With ``skip_idle``, only satellites with a choice (two or more allowed
-    actions) get an observation, hence act and become training rows; the others hold (the env's default
-    for a missing action) and their rewards accrue to their next observation (RLlib's multi-agent
-    episodes keep them). If nobody has a choice, the first satellite still observes (RLlib steps need an
-    agent), and the episode's last observation goes to every satellite (RLlib bootstraps from it)."""
+    """RLlib's view of the env (``MaskedObservationView``: rewards times ``reward_factor``) with the masks of
+    ``policy_mask`` and ``reset_seed`` in every info. With ``skip_idle``, only satellites with a
+    choice (two or more allowed actions) get an observation, hence act and become training rows; the others
+    hold (the env's default for a missing action) and their rewards accrue to their next observation
+    (RLlib's multi-agent episodes keep them). If nobody has a choice, the first satellite still observes
+    (RLlib steps need an agent), and the episode's last observation goes to every satellite (RLlib
+    bootstraps from it)."""
 
-    def __init__(self, env, allow_hold: bool, skip_idle: bool = True):
-        super().__init__(env)
+    def __init__(self, env, allow_hold: bool, skip_idle: bool = True, reward_factor: float = 1.0):
+        super().__init__(env, reward_factor)
         self.allow_hold, self.skip_idle = allow_hold, skip_idle
         self._shown: set | None = None
 
@@ -91,7 +92,8 @@ class TrainingView(MaskedObservationView):
 def make_training_env(config) -> ParallelPettingZooEnv:
     """Env creator for ``register_env``. ``config`` (an RLlib ``EnvContext``: ``worker_index``,
     ``num_workers``) holds ``parallel_env``'s keywords plus ``seed_start``, the first training seed of
-    this (segment of the) run, ``allow_hold`` (``policy_mask``) and ``skip_idle`` (``TrainingView``)."""
+    this (segment of the) run, ``allow_hold`` (``policy_mask``), ``skip_idle`` and ``reward_scale``
+    (``TrainingView``, ``reward_factor``)."""
     from leo_envs import offload_routing_v2
 
     kwargs = dict(config)
@@ -99,10 +101,12 @@ def make_training_env(config) -> ParallelPettingZooEnv:
     seed_start = int(kwargs.pop("seed_start"))
     allow_hold = bool(kwargs.pop("allow_hold", False))
     skip_idle = bool(kwargs.pop("skip_idle", True))
+    reward_scale = float(kwargs.pop("reward_scale", 1.0))
     worker = int(getattr(config, "worker_index", 0) or 0)
     runners = int(getattr(config, "num_workers", 0) or 0)
     env = SeededResets(offload_routing_v2.parallel_env(scenario, **kwargs), seed_start + worker, runners + 1)
-    return ParallelPettingZooEnv(TrainingView(env, allow_hold, skip_idle))
+    factor = reward_factor(env.unwrapped.config.reward_mode, reward_scale, len(env.possible_agents))
+    return ParallelPettingZooEnv(TrainingView(env, allow_hold, skip_idle, factor))
 
 
 class SeededEpisodeMetricsCallback(EpisodeMetricsCallback):

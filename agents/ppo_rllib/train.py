@@ -3,12 +3,15 @@ policy with masked logits, sampled by Ray env runners.
 
 Ray is started locally (``ray.init(address="local")``, one CPU per env runner) unless ``cfg.address`` names
 a running cluster, and shut down at the end. Each training iteration is one ``algo.train()``: a row of
-``progress.csv`` and TensorBoard (``tb/``) with the env steps so far, the losses and the env's episode
-metrics from ``EpisodeMetricsCallback`` (means over the recent episodes), and two snapshots
+``progress.csv`` and TensorBoard (``tb/``) with the env steps and agent steps so far, the losses (the value
+loss before and after RLlib's clip: equal while the rewards are scaled right) and the env's episode metrics
+from ``EpisodeMetricsCallback`` (means over the recent episodes), and two snapshots
 (``agents.checkpoint``: written whole or not at all, checked against their manifest on load):
 
 - ``model/``: ``model.pt`` (``{"module": the shared RLModule's state_dict}``, what ``evaluate.py`` loads) and
-  ``meta.json``: agent, env, version, config, counters, ``library`` / ``library_version``, ``train_wall_s``
+  ``meta.json``: agent, env, version, config, the counters of ``COUNTERS`` (env steps ``step`` and
+  ``agent_steps``, env steps x satellites, the budget as parameter-shared MARL counts it), ``library`` /
+  ``library_version``, ``train_wall_s``, ``agent_steps_per_s`` (``agent_steps / train_wall_s``),
   ``training_seeds`` (the run's block of env seeds) and ``training_seeds_used`` (the smallest and largest
   reset seed of the episodes trained on);
 - ``checkpoint/``: ``learner.pt`` (the module and its Adam state) and the same ``meta.json``, for ``--resume``.
@@ -41,13 +44,18 @@ from agents.common import RunLogger, TrainClock, setup_torch, training_seed_rang
 from .config import PPORLlibConfig
 
 LEARNER_FILE = "learner.pt"
-LOG_FIELDS = ["step", "iteration", "episodes", "wall_s", "iteration_s", "agent_rows", "episode_return_mean",
-              "episode_len_mean", "mean_task_cost_s", "completion_rate", "drop_rate", "mean_delay_s",
-              "masked_actions_total", "policy_loss", "vf_loss", "entropy", "vf_explained_var", "training_seed_min",
-              "training_seed_max"]
+LOG_FIELDS = ["step", "agent_steps", "decisions", "iteration", "episodes", "wall_s", "iteration_s", "agent_rows",
+              "episode_return_mean", "episode_len_mean", "mean_task_cost_s", "completion_rate", "drop_rate",
+              "mean_delay_s", "masked_actions_total", "policy_loss", "vf_loss", "vf_loss_unclipped", "entropy",
+              "vf_explained_var", "training_seed_min", "training_seed_max"]
 RUNNER_KEYS = ("episode_return_mean", "episode_len_mean", "mean_task_cost_s", "completion_rate", "drop_rate",
                "mean_delay_s", "masked_actions_total", "training_seed_min", "training_seed_max")
-LEARNER_KEYS = ("policy_loss", "vf_loss", "entropy", "vf_explained_var")
+LEARNER_KEYS = ("policy_loss", "vf_loss", "vf_loss_unclipped", "entropy", "vf_explained_var")
+COUNTERS = ("step", "agent_steps", "decisions", "iteration", "episode")
+"""What meta.json counts: ``step`` env steps (slots), ``agent_steps`` = ``step`` x satellites (every
+satellite every slot, as parameter-shared MARL budgets and SB3's ``total_timesteps`` count them),
+``decisions`` the agent steps sampled as training rows (``skip_idle``: the satellites with a choice),
+``iteration`` ``algo.train()`` calls and ``episode`` finished episodes."""
 
 
 def ppo_algorithm_config(cfg: PPORLlibConfig, seed_start: int):
@@ -61,13 +69,16 @@ def ppo_algorithm_config(cfg: PPORLlibConfig, seed_start: int):
     from .policy import module_spec
 
     env_config = {"scenario": cfg.scenario, "reward_mode": cfg.reward_mode, "seed_start": seed_start,
-                  "allow_hold": cfg.allow_hold, "skip_idle": cfg.skip_idle}
+                  "allow_hold": cfg.allow_hold, "skip_idle": cfg.skip_idle, "reward_scale": cfg.reward_scale}
     if cfg.max_cycles is not None:
         env_config["max_cycles"] = cfg.max_cycles
     return (
         ppo_config(TRAINING_ENV, env_config, num_env_runners=cfg.num_env_runners,
                    train_batch_size=cfg.train_batch, minibatch_size=cfg.minibatch_size,
                    num_epochs=cfg.num_epochs, seed=cfg.seed)
+        # RLlib discards the samples of an env runner slower than sample_timeout_s (60 s by default): on a
+        # busy machine whole iterations came back empty or with half the batch. Wait for them instead
+        .env_runners(sample_timeout_s=None)
         .training(lr=cfg.lr, gamma=cfg.gamma, lambda_=cfg.lambda_, clip_param=cfg.clip_param,
                   entropy_coeff=cfg.entropy_coeff, vf_loss_coeff=cfg.vf_loss_coeff,
                   vf_clip_param=cfg.vf_clip_param, grad_clip=cfg.grad_clip, grad_clip_by="global_norm",
@@ -110,16 +121,31 @@ def _number(value):
     return float(value) if ok else None
 
 
+def sampled_rows(result: dict) -> int | None:
+    """The agent steps (training rows) the env runners sampled in the iteration of ``result``."""
+    rows = result.get("env_runners", {}).get("num_module_steps_sampled")  # per module
+    total = _number(sum(rows.values())) if isinstance(rows, dict) and rows else None
+    return None if total is None else int(total)  # (NaN when nothing was sampled)
+
+
+def n_satellites(cfg: PPORLlibConfig) -> int:
+    """The number of satellites (agents) of ``cfg.scenario``: an env step is that many agent steps."""
+    from leo_envs import offload_routing_v2
+
+    return len(offload_routing_v2.parallel_env(cfg.scenario).possible_agents)
+
+
 def result_row(result: dict, counters: dict, wall_s: float) -> dict:
     """The log row of one iteration's ``result``; keys RLlib did not report (no episode ended yet) are absent."""
     from agents.rllib_support import SHARED_POLICY
 
     runners, learner = result.get("env_runners", {}), result.get("learners", {}).get(SHARED_POLICY, {})
-    row = {"step": counters["step"], "iteration": counters["iteration"], "episodes": counters["episode"],
-           "wall_s": round(wall_s, 3), "iteration_s": _number(result.get("time_this_iter_s"))}
-    rows = runners.get("num_module_steps_sampled")  # per module: the agent steps sampled this iteration
-    if isinstance(rows, dict):
-        row["agent_rows"] = int(sum(rows.values()))
+    row = {"step": counters["step"], "agent_steps": counters["agent_steps"], "decisions": counters["decisions"],
+           "iteration": counters["iteration"], "episodes": counters["episode"], "wall_s": round(wall_s, 3),
+           "iteration_s": _number(result.get("time_this_iter_s"))}
+    rows = sampled_rows(result)
+    if rows is not None:
+        row["agent_rows"] = rows
     for source, keys in ((runners, RUNNER_KEYS), (learner, LEARNER_KEYS)):
         for key in keys:
             value = _number(source.get(key))
@@ -146,6 +172,7 @@ def save_checkpoint(out: Path, cfg: PPORLlibConfig, algo, counters: dict, seeds:
     first, last = training_seed_range(cfg.seed)
     meta = {"agent": "ppo_rllib", "env": "offload_routing", "version": __version__, "config": cfg.to_dict(),
             **counters, "library": "ray[rllib]", "library_version": ray.__version__, "train_wall_s": round(wall_s, 3),
+            "agent_steps_per_s": round(counters["agent_steps"] / wall_s, 1) if wall_s > 0 else None,
             "training_seeds": [first, last], "training_seeds_used": seeds}
     write_snapshot(out / CHECKPOINT_DIR, meta, {LEARNER_FILE: torch_bytes(state)})
     write_snapshot(out / MODEL_DIR, meta, {WEIGHTS_FILE: torch_bytes({"module": state["module"]})})
@@ -153,11 +180,11 @@ def save_checkpoint(out: Path, cfg: PPORLlibConfig, algo, counters: dict, seeds:
 
 def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool = True) -> dict:
     """Train for ``cfg.steps`` env steps in all (``resume``: continue the run in ``out``); returns the
-    counters (``step``, ``iteration``, ``episode``)."""
+    counters (``COUNTERS``)."""
     if cfg.num_env_runners < 1:
         raise ValueError(f"num_env_runners: {cfg.num_env_runners} must be >= 1")
     out = Path(out)
-    counters = {"step": 0, "iteration": 0, "episode": 0}
+    counters = dict.fromkeys(COUNTERS, 0)
     clock, state = TrainClock(), None
     first, last = training_seed_range(cfg.seed)
     seeds = [last + 1, first - 1]  # [smallest, largest] reset seed of the episodes trained on (none yet)
@@ -181,6 +208,7 @@ def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool =
     from .env import TRAINING_ENV, make_training_env
 
     setup_torch(cfg.seed, cfg.torch_threads)
+    satellites = n_satellites(cfg)
     if cfg.address:
         ray.init(address=cfg.address)
     else:  # "local": a fresh instance, never a cluster an earlier run left behind
@@ -201,7 +229,9 @@ def train(cfg: PPORLlibConfig, out: Path, resume: bool = False, progress: bool =
                 runners = result.get("env_runners", {})
                 step = base["step"] + int(runners.get("num_env_steps_sampled_lifetime", 0))
                 bar.update(min(step, cfg.steps) - min(counters["step"], cfg.steps))
-                counters = {"step": step, "iteration": counters["iteration"] + 1,
+                counters = {"step": step, "agent_steps": step * satellites,
+                            "decisions": counters["decisions"] + (sampled_rows(result) or 0),
+                            "iteration": counters["iteration"] + 1,
                             "episode": base["episode"] + int(runners.get("num_episodes_lifetime", 0))}
                 lo, hi = runners.get("training_seed_min"), runners.get("training_seed_max")
                 if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):

@@ -154,7 +154,7 @@ SPEC = EnvSpec(
                     policy="agents.ppo_sb3.policy:PPOSharedPolicy.load", eval_modes=("greedy", "sampled")),
         LearnerSpec(name="ppo_rllib", config="agents.ppo_rllib.config:PPORLlibConfig",
                     train="agents.ppo_rllib.train:train", policy="agents.ppo_rllib.policy:PPORLlibPolicy.load",
-                    eval_modes=("greedy", "sampled")),
+                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 19_200),
         LearnerSpec(name="mappo", config="agents.torchrl_marl.config:mappo_config",
                     train="agents.torchrl_marl.ppo:train", policy="agents.torchrl_marl.policy:MARLPolicy.load",
                     eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 18_000),

@@ -13,7 +13,8 @@ pytest.importorskip("ray.rllib", reason="Ray RLlib is the optional extra: pip in
 
 from agents.checkpoint import read_checkpoint, read_model  # noqa: E402
 from agents.common import training_seed_range  # noqa: E402
-from agents.ppo_rllib.env import SeededResets, TrainingView, policy_mask  # noqa: E402
+from agents.ppo_rllib.config import PPORLlibConfig  # noqa: E402
+from agents.ppo_rllib.env import SeededResets, TrainingView, policy_mask, reward_factor  # noqa: E402
 from agents.registry import load_policy  # noqa: E402
 from leo_envs import offload_routing_v2  # noqa: E402
 
@@ -60,6 +61,91 @@ def test_training_view_shows_the_satellites_with_a_choice_and_everyone_at_the_en
     assert 0 < np.mean(shown) < len(view.possible_agents)
 
 
+def test_rllib_episodes_keep_every_reward_of_a_skip_idle_agent():
+    """With ``skip_idle`` a satellite is absent from most steps; RLlib's MultiAgentEpisode must add what it
+    earns meanwhile to its next step (no reward lost or moved to another agent), and end every agent's
+    episode truncated on the final observation (GAE bootstraps from it). No Ray runtime needed."""
+    from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
+
+    env = SeededResets(offload_routing_v2.parallel_env("tiny", reward_mode="hop", max_cycles=120), 10**8, 1)
+    view = TrainingView(env, allow_hold=False, reward_factor=0.1)
+    rng = np.random.default_rng(1)
+    obs, infos = view.reset()
+    episode = MultiAgentEpisode(observations=[obs], infos=[infos], agent_module_ids=dict.fromkeys(
+        view.possible_agents, "shared"))
+    earned, acted = dict.fromkeys(view.possible_agents, 0.0), set()
+    while view.env.agents:
+        actions = {a: int(rng.choice(np.flatnonzero(o["action_mask"]))) for a, o in obs.items()}
+        acted |= set(actions)
+        obs, rewards, terminations, truncations, infos = view.step(actions)
+        for agent, r in rewards.items():
+            if agent in acted:  # before its first observation no action of its own earned it
+                earned[agent] += r
+        episode.add_env_step(observations=obs, actions=actions, rewards=rewards, infos=infos,
+                             terminateds={**terminations, "__all__": all(terminations.values())},
+                             truncateds={**truncations, "__all__": all(truncations.values())})
+    kept = {a: float(np.sum(e.get_rewards())) for a, e in episode.agent_episodes.items()}
+    assert set(kept) == acted
+    assert all(kept[a] == pytest.approx(earned[a], abs=1e-9) for a in acted)
+    assert all(e.is_truncated for e in episode.agent_episodes.values())
+    assert np.mean([len(e) for e in episode.agent_episodes.values()]) < 120  # idle slots are no steps
+
+
+def _decision_returns(mode: str, cfg: PPORLlibConfig, slots: int) -> np.ndarray:
+    """Every decision's discounted return (``cfg.gamma`` per decision, as RLlib's GAE discounts a
+    ``skip_idle`` agent's steps) in one tiny episode of random masked play, with the rewards RLlib sees."""
+    env = SeededResets(offload_routing_v2.parallel_env("tiny", reward_mode=mode, max_cycles=slots), 10**8, 1)
+    view = TrainingView(env, cfg.allow_hold, cfg.skip_idle,
+                        reward_factor(mode, cfg.reward_scale, len(env.possible_agents)))
+    rng = np.random.default_rng(0)
+    obs, _ = view.reset()
+    accrued: dict[str, float] = {}
+    steps: dict[str, list[float]] = {a: [] for a in view.possible_agents}
+    while view.env.agents:
+        for agent in obs:  # the step that ended at this observation
+            if agent in accrued:
+                steps[agent].append(accrued[agent])
+            accrued[agent] = 0.0
+        actions = {a: int(rng.choice(np.flatnonzero(o["action_mask"]))) for a, o in obs.items()}
+        obs, rewards, *_ = view.step(actions)
+        for agent, r in rewards.items():
+            if agent in accrued:
+                accrued[agent] += r
+    returns = []
+    for rewards in steps.values():
+        g = 0.0
+        for r in reversed(rewards):
+            g = r + cfg.gamma * g
+            returns.append(g)
+    return np.array(returns)
+
+
+@pytest.mark.parametrize("mode", ["team", "hop"])
+def test_default_reward_scale_leaves_the_value_loss_unclipped(mode):
+    """RLlib clips each row's squared value error at ``vf_clip_param`` and a clipped row gives the critic
+    no gradient. The unscaled rewards (returns of hundreds to thousands of seconds against a clip of 10)
+    froze the critic of every earlier ppo_rllib run; with the default scale, a fresh critic (values near 0)
+    must see almost every row unclipped."""
+    cfg = PPORLlibConfig()
+    returns = _decision_returns(mode, cfg, 300)
+    assert len(returns) > 1000 and np.mean(returns) < 0
+    assert np.mean(returns**2 < cfg.vf_clip_param) > 0.99
+    assert np.mean(np.abs(returns)) > 0.1  # not scaled into nothing either
+    # the old setting (the env's rewards as they are, a clip of 10): most rows clipped. The play does not
+    # depend on the rewards, so the unscaled returns are these over the factor
+    satellites = len(offload_routing_v2.parallel_env("tiny").possible_agents)
+    unscaled = returns / reward_factor(mode, cfg.reward_scale, satellites)
+    assert np.mean(unscaled**2 < 10.0) < 0.5
+
+
+def test_reward_factor():
+    assert reward_factor("hop", 0.1, 66) == 0.1
+    assert reward_factor("team", 0.1, 66) == pytest.approx(0.1 / 66)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="reward_scale"):
+            reward_factor("team", bad, 66)
+
+
 def _rows(run):
     with open(run / "progress.csv", newline="") as f:
         return list(csv.DictReader(f))
@@ -89,6 +175,9 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     meta = read_model(run).meta
     assert meta["agent"] == "ppo_rllib" and meta["env"] == "offload_routing"
     assert meta["step"] == 440 and meta["iteration"] == 2 and meta["episode"] == 2
+    satellites = len(offload_routing_v2.parallel_env("tiny").possible_agents)
+    assert meta["agent_steps"] == 440 * satellites and 0 < meta["decisions"] < meta["agent_steps"]
+    assert meta["agent_steps_per_s"] == pytest.approx(meta["agent_steps"] / meta["train_wall_s"], rel=1e-3)
     assert meta["library"] == "ray[rllib]" and meta["library_version"] == ray.__version__
     assert meta["train_wall_s"] > 0 and meta["config"]["scenario"] == "tiny"
     first, last = training_seed_range(3)
@@ -98,7 +187,10 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     assert first > 1000 * 1000  # evaluation resets with 1000 s + e
     rows = _rows(run)
     assert [int(r["step"]) for r in rows] == [220, 440]
+    assert [int(r["agent_steps"]) for r in rows] == [220 * satellites, 440 * satellites]
+    assert int(rows[-1]["decisions"]) == meta["decisions"] == sum(int(r["agent_rows"]) for r in rows)
     for r in rows:  # the callback's domain metrics, each iteration
+        assert float(r["vf_loss"]) == pytest.approx(float(r["vf_loss_unclipped"]))  # scaled: the critic learns
         assert float(r["mean_task_cost_s"]) > 0
         assert 0 <= float(r["completion_rate"]) <= 1 and 0 <= float(r["drop_rate"]) <= 1
         assert float(r["episode_len_mean"]) == 220
@@ -145,6 +237,7 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
         assert main(ARGS + ["--steps", "660", "--out", str(run), "--resume"]) == 0
     meta2 = read_model(run).meta
     assert meta2["step"] == 660 and meta2["iteration"] == 3 and meta2["episode"] == 3
+    assert meta2["agent_steps"] == 660 * satellites and meta2["decisions"] > meta["decisions"]
     assert meta2["train_wall_s"] > meta["train_wall_s"]
     assert meta2["training_seeds_used"][0] == lo and meta2["training_seeds_used"][1] > hi
     assert _adam_steps(read_checkpoint(run).torch(LEARNER_FILE)) > adam_steps  # a fresh Adam: about half
