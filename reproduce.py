@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150, "rllib_steps": 19_200}
-FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500, "rllib_steps": 153_600}
+# slots on iridium (66 agent-steps each); the PPO family's full budgets are >= 10^7 agent-steps
+QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150, "ppo_steps": 20_000, "rllib_steps": 19_200}
+FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500, "ppo_steps": 153_600, "rllib_steps": 153_600}
 LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 PAPER_ROUTING = {"full_local": (1.84, 2.31, None), "full_offload": (1.27, None, 0.85), "madqn": (1.25, 1.58, 0.62)}
 PAPER_AGGREGATION = {"low_traffic": (0.4787, 0.0161), "medium_traffic": (0.2675, 0.0189),
@@ -58,7 +59,7 @@ def main() -> int:
          "--no-progress") for lvl in LEVELS])
     # the standard learners, for the leaderboard (make leaderboard evaluates every checkpoint in runs/)
     part("train PPO (sb3-contrib MaskablePPO, parameter sharing, iridium)", (
-        "train.py", "offload_routing", "ppo_sb3", "--scenario", "iridium", "--steps", str(budget["madqn_steps"]),
+        "train.py", "offload_routing", "ppo_sb3", "--scenario", "iridium", "--steps", str(budget["ppo_steps"]),
         "--out", str(runs / "ppo_sb3"), "--no-progress"))
     part("train PPO (RLlib multi-agent, shared policy, iridium)", (
         "train.py", "offload_routing", "ppo_rllib", "--scenario", "iridium", "--steps", str(budget["rllib_steps"]),

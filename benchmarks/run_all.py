@@ -237,11 +237,13 @@ def plot_curves(results: Path) -> list[Path]:
         entries = [r for r in quality["results"] if r["env"] == env]
         fig, axes = plt.subplots(1, 2, figsize=(11, 4), squeeze=False)
         for learner in dict.fromkeys(r["learner"] for r in entries):
-            runs = [r["runs"] for r in entries if r["learner"] == learner]
+            own = [r for r in entries if r["learner"] == learner]
+            runs = [r["runs"] for r in own]
             n = min(len(rs) for rs in runs)
-            metric = entries[0]["metric"]
+            metric = own[0]["metric"]
             y = np.array([[run[metric] for run in rs[:n]] for rs in runs])
-            xs = {"agent_steps": np.array([run.get("agent_steps", run["steps"]) for run in runs[0][:n]]),
+            per_step = own[0].get("agents_per_step", 1)  # files before it was recorded: Gymnasium envs only
+            xs = {"agent_steps": np.array([run.get("agent_steps", run["steps"] * per_step) for run in runs[0][:n]]),
                   "train_wall_s": np.array([[run["train_wall_s"] for run in rs[:n]] for rs in runs]).mean(axis=0)}
             mean = y.mean(axis=0)
             half = (stats.t.ppf(0.975, len(y) - 1) * y.std(axis=0, ddof=1) / np.sqrt(len(y)) if len(y) > 1
