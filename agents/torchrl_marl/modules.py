@@ -44,16 +44,20 @@ class SharedMLP(nn.Module):
 
 
 class CentralValue(nn.Module):
-    """MAPPO's critic: the team's value from the global state (..., N * D), one copy per satellite (..., N, 1)
-    (BenchMARL's centralised critic with shared parameters gives every agent the same output)."""
+    """MAPPO's critic on the global state (..., N * D) -> (..., N, 1). On the team reward it is the team's value,
+    one copy per satellite (BenchMARL's centralised critic with shared parameters gives every agent the same
+    output); on per-satellite rewards (``per_agent``, "hop") each satellite has its own return to predict, so
+    the last layer has one output per satellite."""
 
-    def __init__(self, n_agents: int, obs_dim: int, hidden: tuple[int, ...]):
+    def __init__(self, n_agents: int, obs_dim: int, hidden: tuple[int, ...], per_agent: bool = False):
         super().__init__()
-        self.n_agents = n_agents
-        self.net = SharedMLP(n_agents * obs_dim, 1, hidden)
+        self.n_agents, self.per_agent = n_agents, per_agent
+        self.net = SharedMLP(n_agents * obs_dim, n_agents if per_agent else 1, hidden)
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
         value = self.net(state)
+        if self.per_agent:
+            return value.unsqueeze(-1)
         return value.unsqueeze(-2).expand(*value.shape[:-1], self.n_agents, 1)
 
 

@@ -1,5 +1,7 @@
-"""MAPPO and IPPO on offload_routing_v2, top to bottom: collect whole episodes with the shared masked policy,
-GAE on the batch, ``minibatch_iters`` clipped-PPO gradient steps on minibatches of frames, log, snapshot.
+"""MAPPO and IPPO on offload_routing_v2, top to bottom: play episodes with the shared masked policy, and every
+``rollout_frames`` slots GAE on what was collected (per satellite: on "hop" each has its own rewards and, for
+MAPPO, its own output of the centralised critic) and ``minibatch_iters`` clipped-PPO gradient steps on
+minibatches of frames; log and snapshot after each iteration of whole episodes.
 
 The loss is TorchRL's ``ClipPPOLoss`` with ``reduction="none"``: the policy term is averaged over the satellites
 that had a choice (``active_rows``; the others have a deterministic policy and no gradient), the critic term over
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import torch
 from tensordict import TensorDictBase
-from torchrl.envs.utils import ExplorationType, set_exploration_type
 from torchrl.objectives import ClipPPOLoss, ValueEstimators
 from tqdm import tqdm
 
@@ -27,6 +28,7 @@ from .modules import ACTION, LOG_PROB, POLICY_MASK, VALUE, CentralValue, SharedM
 from .run import (
     LOG_FIELDS,
     count_batch,
+    episode_pieces,
     episode_row,
     load_states,
     make_training_env,
@@ -100,6 +102,11 @@ def update(batch: TensorDictBase, loss: ClipPPOLoss, optimisers: dict, nets: dic
     return {k: v / cfg.minibatch_iters for k, v in sums.items()}
 
 
+def mean_stats(stats: list[dict]) -> dict:
+    """The means of the updates' loss statistics over an iteration (one log row for its several updates)."""
+    return {k: sum(s[k] for s in stats) / len(stats) for k in stats[0]} if stats else {}
+
+
 def train(cfg: PPOConfig, out: Path, resume: bool = False, progress: bool = True, stop_at: int | None = None) -> dict:
     """Train for ``cfg.steps`` env steps in all (``resume``: continue the run in ``out``); ``stop_at`` ends this
     invocation after the first iteration past that many steps (as an interruption would). Returns the counters."""
@@ -112,33 +119,38 @@ def train(cfg: PPOConfig, out: Path, resume: bool = False, progress: bool = True
         counters, state, clock = restore_run(out, agent, cfg)
     env = make_training_env(cfg, counters["episode"])
     n, d, a = env.n_agents, env.obs_dim, env.n_actions
-    nets = {"actor": SharedMLP(d, a, tuple(cfg.hidden)),
-            "critic": CentralValue(n, d, tuple(cfg.hidden)) if cfg.centralised else SharedMLP(d, 1, tuple(cfg.hidden))}
+    hidden = tuple(cfg.hidden)
+    critic = CentralValue(n, d, hidden, per_agent=cfg.reward_mode != "team") if cfg.centralised \
+        else SharedMLP(d, 1, hidden)
+    nets = {"actor": SharedMLP(d, a, hidden), "critic": critic}
     actor = make_actor(nets["actor"], cfg.allow_hold)
     loss = make_loss(actor, make_critic(nets["critic"], cfg.centralised), cfg)
     optimisers = {k: torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=cfg.adam_eps) for k, net in nets.items()}
     if state is not None:
         load_states({**nets, **{f"{k}_optimiser": opt for k, opt in optimisers.items()}}, state,
                     out / "checkpoint" / "learner.pt")
-    frames = cfg.episodes_per_batch * env.pz_env.config.max_cycles
+    max_cycles = env.pz_env.config.max_cycles
     logger = RunLogger(out, PPO_LOG_FIELDS, resume_step=counters["step"] if resume else None)
     bar = tqdm(total=cfg.steps, initial=min(counters["step"], cfg.steps), desc=agent, unit="step",
                disable=not progress)
     try:
         while counters["step"] < cfg.steps:
-            started = clock.total_s()
-            with torch.no_grad(), set_exploration_type(ExplorationType.RANDOM):
-                batch = env.rollout(frames, actor, break_when_any_done=False)
-            episodes = episode_row(batch)  # before the rewards are scaled
-            add_advantages(batch, loss, cfg.reward_scale)
-            stats = update(batch, loss, optimisers, nets, cfg)
-            active = active_rows(batch.get(POLICY_MASK))
-            counters = count_batch(counters, batch, active)
+            started, iteration = clock.total_s(), counters["iteration"]
+            seen, actives, stats = [], [], []
+            for batch in episode_pieces(env, actor, cfg.episodes_per_batch, max_cycles, cfg.rollout_frames):
+                seen.append(batch.select(("next", "episode"), ("next", "done"), ("next", GROUP, "reward")))
+                add_advantages(batch, loss, cfg.reward_scale)
+                stats.append(update(batch, loss, optimisers, nets, cfg))
+                actives.append(active_rows(batch.get(POLICY_MASK)))
+                counters = count_batch(counters, batch, actives[-1])
+            counters["iteration"] = iteration + 1
+            active = torch.cat(actives)
             wall = clock.total_s()
             row = {"step": counters["step"], "agent_steps": counters["agent_steps"],
                    "active_agent_steps": counters["active_agent_steps"], "iteration": counters["iteration"],
                    "episodes": counters["episode"], "wall_s": round(wall, 3), "iteration_s": round(wall - started, 3),
-                   "active_share": float(active.float().mean()), **episodes, **stats}
+                   "active_share": float(active.float().mean()), **episode_row(torch.cat(seen), cfg.reward_mode),
+                   **mean_stats(stats)}
             logger.log(row, counters["step"])
             bar.update(min(counters["step"], cfg.steps) - bar.n)
             bar.set_postfix(cost=f"{row.get('mean_task_cost_s', float('nan')):.3f}")

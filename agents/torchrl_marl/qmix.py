@@ -1,6 +1,8 @@
-"""QMIX on offload_routing_v2, top to bottom: collect whole episodes epsilon-greedy over the allowed actions,
-store the frames in a replay buffer, ``updates_per_batch`` steps of TorchRL's ``QMixerLoss`` (TD(0) on the mixed
-team value, a target network updated softly), log, snapshot.
+"""QMIX on offload_routing_v2, top to bottom: play episodes epsilon-greedy over the allowed actions and, every
+``rollout_frames`` slots, store the frames in a replay buffer and take ``updates_per_batch`` steps of TorchRL's
+``QMixerLoss`` (TD(0) on the mixed team value, a target network updated softly); log and snapshot after each
+iteration of whole episodes. The mixer learns from the team reward whatever ``reward_mode`` (on "hop" the
+satellites' rewards are summed, which is the team's exactly).
 
 Every satellite's Q-values come from one shared network; the mixer (``QMixer``) weighs them by the global state
 (the satellites' observations, flattened: the env's ``state``, rebuilt here so the buffer stores each frame's
@@ -19,7 +21,6 @@ from tensordict import TensorDict
 from tensordict.nn import TensorDictModule, TensorDictSequential
 from torch import nn
 from torchrl.data import LazyTensorStorage, TensorDictReplayBuffer
-from torchrl.envs.utils import ExplorationType, set_exploration_type
 from torchrl.modules import QMixer, QValueModule
 from torchrl.objectives import QMixerLoss, SoftUpdate, ValueEstimators
 from tqdm import tqdm
@@ -32,12 +33,14 @@ from .modules import ACTION, ACTION_VALUE, CHOSEN_VALUE, MASK, OBS, POLICY_MASK,
 from .run import (
     LOG_FIELDS,
     count_batch,
+    episode_pieces,
     episode_row,
     load_states,
     make_training_env,
     new_counters,
     restore_run,
     save_run,
+    team_reward,
 )
 
 AGENT = "qmix"
@@ -75,6 +78,18 @@ class EpsilonGreedy(nn.Module):
 def epsilon_at(cfg: QMIXConfig, step: int) -> float:
     frac = min(step / max(cfg.eps_fraction * cfg.steps, 1), 1.0)
     return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+
+
+def gradient_step(loss: QMixerLoss, buffer: TensorDictReplayBuffer, optimiser: torch.optim.Optimizer, params: list,
+                  max_grad_norm: float, target_update: SoftUpdate) -> float:
+    """One ``QMixerLoss`` step on a sampled minibatch of frames, then the soft target update; the loss."""
+    value = loss(buffer.sample())["loss"]
+    optimiser.zero_grad()
+    value.backward()
+    torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    optimiser.step()
+    target_update.step()
+    return float(value.detach())
 
 
 def make_qnet(net: SharedMLP, allow_hold: bool) -> TensorDictSequential:
@@ -138,36 +153,32 @@ def train(cfg: QMIXConfig, out: Path, resume: bool = False, progress: bool = Tru
     if state is not None:
         load_buffer(buffer, state["buffer"])
         load_states({"loss": loss, "optimiser": optimiser}, state, out / "checkpoint" / "learner.pt")
-    frames = cfg.episodes_per_batch * env.pz_env.config.max_cycles
+    max_cycles = env.pz_env.config.max_cycles
     logger = RunLogger(out, QMIX_LOG_FIELDS, resume_step=counters["step"] if resume else None)
     bar = tqdm(total=cfg.steps, initial=min(counters["step"], cfg.steps), desc=AGENT, unit="step",
                disable=not progress)
     try:
         while counters["step"] < cfg.steps:
-            started = clock.total_s()
+            started, iteration = clock.total_s(), counters["iteration"]
+            seen, actives, losses = [], [], []
             explore.eps = epsilon_at(cfg, counters["step"])
-            with torch.no_grad(), set_exploration_type(ExplorationType.RANDOM):
-                batch = env.rollout(frames, policy, break_when_any_done=False)
-            team_reward = batch.get(("next", GROUP, "reward"))[..., 0, :]  # the same for every satellite
-            batch.set(("next", "reward"), team_reward * cfg.reward_scale)
-            buffer.extend(batch.select(*STORED))
-            losses = []
-            for _ in range(cfg.updates_per_batch):
-                value = loss(buffer.sample())["loss"]
-                optimiser.zero_grad()
-                value.backward()
-                torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-                optimiser.step()
-                target_update.step()
-                losses.append(float(value.detach()))
-            active = active_rows(batch.get(POLICY_MASK))
-            counters = count_batch(counters, batch, active)
+            for batch in episode_pieces(env, policy, cfg.episodes_per_batch, max_cycles, cfg.rollout_frames):
+                seen.append(batch.select(("next", "episode"), ("next", "done"), ("next", GROUP, "reward")))
+                batch.set(("next", "reward"), team_reward(batch, cfg.reward_mode) * cfg.reward_scale)
+                buffer.extend(batch.select(*STORED))
+                losses += [gradient_step(loss, buffer, optimiser, params, cfg.max_grad_norm, target_update)
+                           for _ in range(cfg.updates_per_batch)]
+                actives.append(active_rows(batch.get(POLICY_MASK)))
+                counters = count_batch(counters, batch, actives[-1])
+                eps, explore.eps = explore.eps, epsilon_at(cfg, counters["step"])
+            counters["iteration"] = iteration + 1
+            active = torch.cat(actives)
             wall = clock.total_s()
             row = {"step": counters["step"], "agent_steps": counters["agent_steps"],
                    "active_agent_steps": counters["active_agent_steps"], "iteration": counters["iteration"],
                    "episodes": counters["episode"], "wall_s": round(wall, 3), "iteration_s": round(wall - started, 3),
-                   "epsilon": explore.eps, "loss": sum(losses) / max(len(losses), 1), "buffer_frames": len(buffer),
-                   "active_share": float(active.float().mean()), **episode_row(batch)}
+                   "epsilon": eps, "loss": sum(losses) / max(len(losses), 1), "buffer_frames": len(buffer),
+                   "active_share": float(active.float().mean()), **episode_row(torch.cat(seen), cfg.reward_mode)}
             logger.log(row, counters["step"])
             bar.update(min(counters["step"], cfg.steps) - bar.n)
             bar.set_postfix(cost=f"{row.get('mean_task_cost_s', float('nan')):.3f}")

@@ -4,11 +4,13 @@ counters and config in meta.json; nothing pickled)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 from tensordict import TensorDictBase
+from torchrl.envs.utils import ExplorationType, set_exploration_type, step_mdp
 
 from agents.checkpoint import (
     CHECKPOINT_DIR,
@@ -35,11 +37,35 @@ LOG_FIELDS = ["step", "agent_steps", "active_agent_steps", "iteration", "episode
 
 
 def make_training_env(cfg: MARLConfig, episode: int) -> OffloadRoutingTorchRLEnv:
-    """The env a run trains on, team reward, resetting with the run's training seeds from its ``episode``-th."""
+    """The env a run trains on (``cfg.reward_mode``), resetting with the run's training seeds from its
+    ``episode``-th."""
     overrides = {} if cfg.max_cycles is None else {"max_cycles": cfg.max_cycles}
-    env = OffloadRoutingTorchRLEnv(cfg.scenario, reward_mode="team", **overrides)
+    env = OffloadRoutingTorchRLEnv(cfg.scenario, reward_mode=cfg.reward_mode, **overrides)
     env.seed_episodes(training_seed(cfg.seed, episode))
     return env
+
+
+def episode_pieces(env: OffloadRoutingTorchRLEnv, policy, episodes: int, max_cycles: int,
+                   rollout_frames: int | None) -> Iterator[TensorDictBase]:
+    """The frames of one iteration: ``episodes`` whole episodes, each from its own reset (the run's next training
+    seed), in pieces of ``rollout_frames`` (the last piece of an episode takes what is left; None: one piece,
+    every episode concatenated), played by ``policy`` as it is when the piece starts: a piece is collected only
+    once the learner is done with the previous one."""
+    whole = []
+    for _ in range(episodes):
+        td, done = env.reset(), False
+        while not done:
+            with torch.no_grad(), set_exploration_type(ExplorationType.RANDOM):
+                piece = env.rollout(rollout_frames or max_cycles, policy, auto_reset=False, tensordict=td,
+                                    break_when_any_done=True)
+            done = bool(piece[-1].get(("next", "done")).any())
+            td = step_mdp(piece[-1])
+            if rollout_frames:
+                yield piece
+            else:
+                whole.append(piece)
+    if not rollout_frames:
+        yield torch.cat(whole)
 
 
 def new_counters() -> dict:
@@ -47,23 +73,31 @@ def new_counters() -> dict:
 
 
 def count_batch(counters: dict, batch: TensorDictBase, active: torch.Tensor) -> dict:
-    """The counters after training on ``batch`` (whole episodes); ``active`` (T, N) the satellites with a choice."""
+    """The counters after training on ``batch`` (T frames, one piece or whole episodes; its ends count episodes);
+    ``active`` (T, N) the satellites with a choice. The caller sets "iteration" when an iteration ends."""
     steps, n_agents = batch.shape[0], batch.get((GROUP, "observation")).shape[-2]
     return {"step": counters["step"] + steps, "agent_steps": counters["agent_steps"] + steps * n_agents,
             "active_agent_steps": counters["active_agent_steps"] + int(active.sum()),
-            "iteration": counters["iteration"] + 1,
+            "iteration": counters["iteration"],
             "episode": counters["episode"] + int(batch.get(("next", "done")).sum())}
 
 
-def episode_row(batch: TensorDictBase) -> dict:
+def team_reward(batch: TensorDictBase, reward_mode: str) -> torch.Tensor:
+    """(T, 1) the team's reward of each frame: every satellite's on "team", their sum on "hop" (the env's hop
+    rewards sum to the team's exactly)."""
+    reward = batch.get(("next", GROUP, "reward"))  # (T, N, 1)
+    return reward[..., 0, :] if reward_mode == "team" else reward.sum(-2)
+
+
+def episode_row(batch: TensorDictBase, reward_mode: str) -> dict:
     """Means over the episodes that ended in ``batch``: the env's metrics and the team return."""
     ended = final_metrics(batch)
     if not ended:
         return {}
     row = {k: float(np.mean([m[k] for m in ended])) for k in EPISODE_FIELDS}
     done = batch.get(("next", "done")).reshape(-1)
-    team_reward = batch.get(("next", GROUP, "reward"))[..., 0, 0]  # team reward: the same for every satellite
-    returns = torch.tensor_split(team_reward, (torch.nonzero(done).squeeze(-1) + 1).tolist())
+    returns = torch.tensor_split(team_reward(batch, reward_mode)[..., 0],
+                                 (torch.nonzero(done).squeeze(-1) + 1).tolist())
     row["episode_return"] = float(np.mean([float(r.sum()) for r in returns if r.numel()]))
     return row
 

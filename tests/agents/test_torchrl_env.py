@@ -84,16 +84,61 @@ def test_same_seed_same_rollout_bit_for_bit():
     assert not torch.equal(a["next", "agents", "observation"], c["next", "agents", "observation"])
 
 
+def test_hop_rewards_pass_through_per_satellite_and_sum_to_the_team_reward():
+    def rollout_of(mode: str):
+        env = OffloadRoutingTorchRLEnv("tiny", max_cycles=CYCLES, seed=2, reward_mode=mode)
+        return env.rollout(CYCLES, RandomMaskedPolicy(seed=0))
+
+    td = rollout_of("hop")
+    team, hop = rollout_of("team")["next", "agents", "reward"], td["next", "agents", "reward"]
+    assert bool((team == team[..., :1, :]).all())  # the same for every satellite
+    assert not bool((hop == hop[..., :1, :]).all())  # each satellite its own
+    torch.testing.assert_close(hop.sum(-2), team[..., 0, :], rtol=1e-4, atol=1e-3)
+    pz = offload_routing_v2.parallel_env("tiny", max_cycles=CYCLES, reward_mode="hop")
+    pz.reset(seed=reset_seeds(2, 1)[0])
+    for t in range(CYCLES):  # the env's own per-satellite rewards, unchanged
+        reward = pz.step_arrays(td["agents", "action"][t].numpy())[2]
+        np.testing.assert_array_equal(hop[t].squeeze(-1).numpy(), reward.astype(np.float32))
+
+
+def test_gae_is_per_satellite():
+    """A reward to one satellite moves that satellite's advantage only (MAPPO on hop, IPPO)."""
+    from tensordict import TensorDict
+
+    from agents.torchrl_marl.config import PPOConfig
+    from agents.torchrl_marl.modules import CentralValue, SharedMLP, make_actor, make_critic
+    from agents.torchrl_marl.ppo import add_advantages, make_loss
+
+    t, n, d, a = 6, 3, 4, 7
+    for centralised in (True, False):
+        cfg = PPOConfig(centralised=centralised, reward_mode="hop", hidden=(8,))
+        critic = CentralValue(n, d, (8,), per_agent=True) if centralised else SharedMLP(d, 1, (8,))
+        loss = make_loss(make_actor(SharedMLP(d, a, (8,)), False), make_critic(critic, centralised), cfg)
+        for p in critic.parameters():
+            torch.nn.init.zeros_(p)  # every value 0: the advantage is the discounted reward alone
+        obs, flags = torch.rand(t, n, d), torch.zeros(t, 1, dtype=torch.bool)
+        reward = torch.zeros(t, n, 1)
+        reward[2, 1] = -1.0
+        group = {"observation": obs, "action_mask": torch.ones(t, n, a, dtype=torch.bool)}
+        batch = TensorDict({"agents": TensorDict(group, [t, n]), "state": obs.flatten(-2), "next": TensorDict({
+            "agents": TensorDict({**group, "reward": reward}, [t, n]), "state": obs.flatten(-2), "done": flags,
+            "terminated": flags}, [t])}, [t])
+        add_advantages(batch, loss, 1.0)
+        adv = batch["agents", "advantage"][..., 0]
+        assert bool((adv[:, [0, 2]] == 0).all()) and bool((adv[:3, 1] < 0).all()) and bool((adv[3:, 1] == 0).all())
+
+
 def test_only_unbatched():
     with pytest.raises(ValueError, match="batch_size"):
         OffloadRoutingTorchRLEnv("tiny", batch_size=(2,))
 
 
 # ---------------------------------------------------------------- the learners on the native env (agents/torchrl_marl)
-LEARNERS = {
-    "mappo": dict(centralised=True, minibatch_size=10, minibatch_iters=3),
-    "ippo": dict(centralised=False, minibatch_size=10, minibatch_iters=3),
-    "qmix": dict(batch_size=8, updates_per_batch=3, buffer_frames=50),
+LEARNERS = {  # between them: both credit modes, whole-iteration and in-episode updates (12 does not divide 30)
+    "mappo": dict(centralised=True, minibatch_size=10, minibatch_iters=3, reward_mode="hop", rollout_frames=12),
+    "ippo": dict(centralised=False, minibatch_size=10, minibatch_iters=3, reward_mode="team",
+                 rollout_frames=None),
+    "qmix": dict(batch_size=8, updates_per_batch=3, buffer_frames=50, rollout_frames=15),
 }
 
 
@@ -131,3 +176,34 @@ def test_learner_trains_resumes_bit_for_bit_and_evaluates(agent, tmp_path):
     policy.reset(0)
     info = play_parallel(env, policy, seed=0)
     assert info["metrics_final"] and info["masked_actions_total"] == 0
+
+
+def test_qmix_td_target_bootstraps_through_truncation_on_the_masked_max_with_idle_rows_zero():
+    """QMIX's TD(0) target, recomputed by hand: r + gamma * mix(max over the next policy mask of each satellite's
+    Q, idle satellites 0; next observations), bootstrapping at the truncated last frame too (the env never
+    terminates). The suspects of QMIX playing worse than random (docs/marl_harness.md), ruled out here."""
+    from torchrl.modules import QMixer
+
+    from agents.torchrl_marl import qmix
+    from agents.torchrl_marl.config import QMIXConfig
+    from agents.torchrl_marl.modules import MASK, OBS, SharedMLP, active_rows, policy_mask
+    from agents.torchrl_marl.run import episode_pieces, make_training_env, team_reward
+
+    torch.manual_seed(0)
+    cfg = QMIXConfig(scenario="tiny", max_cycles=CYCLES, hidden=(16, 16), gamma=0.9)
+    env = make_training_env(cfg, 0)
+    net, mixer = SharedMLP(env.obs_dim, env.n_actions, (16, 16)), qmix.ActiveMixer(
+        QMixer((env.n_agents * env.obs_dim,), 8, env.n_agents, device="cpu"))
+    qnet = qmix.make_qnet(net, cfg.allow_hold)
+    loss = qmix.make_loss(qnet, mixer, cfg)
+    batch = next(episode_pieces(env, qnet, 1, CYCLES, None))
+    batch.set(("next", "reward"), team_reward(batch, "team"))
+    assert bool(batch["next", "truncated"][-1]) and not bool(batch["next", "terminated"].any())
+    target = loss.value_estimator.value_estimate(batch.clone(False), target_params=loss._cached_target_params)
+
+    nxt = batch["next"]
+    allowed = policy_mask(nxt.get(MASK), cfg.allow_hold)
+    with torch.no_grad():  # the target networks equal the online ones before any update
+        best = net(nxt.get(OBS)).masked_fill(~allowed, -torch.inf).max(-1).values
+        mixed = mixer.mixer((best * active_rows(allowed)).unsqueeze(-1), nxt.get(OBS).flatten(-2))
+    torch.testing.assert_close(target.reshape(-1), (nxt["reward"] + cfg.gamma * mixed).reshape(-1))
