@@ -75,11 +75,12 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     exactly, every slot. Holding work only makes an agent pay longer (and a drop costs its holder
     ``ttl_s + drop_penalty_s``).
     Which mode for which learner: ``hop`` gives each agent the consequences of its own decisions; it suits
-    learners that learn from per-agent rewards, independent or parameter-shared (measured on iridium:
-    parameter-shared MaskablePPO passed full_offload within 270k agent-steps on ``hop``, while on ``team``
-    its greedy policy still held everything after 1.3M). ``team`` is the objective itself, the same for
-    all; it suits learners that assign credit themselves (value decomposition such as QMIX / VDN, a
-    centralised critic) and reporting. MADQN learns from ``info["transitions"]`` in either mode.
+    learners that learn from per-agent rewards, independent or parameter-shared, with or without a
+    centralised critic (measured on iridium: parameter-shared MaskablePPO, RLlib PPO, MAPPO and IPPO pass
+    full_offload within a few hundred thousand agent-steps on ``hop``; on ``team`` their greedy policies
+    still held most work at the same budgets). ``team`` is the objective itself, the same for all; it suits
+    value decomposition (QMIX, VDN: the mixer learns from the team reward) and reporting. MADQN learns
+    from ``info["transitions"]`` in either mode.
     ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
     (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
 
