@@ -31,15 +31,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from agents.sb3_training import EpisodeSeeds
-
-HOLD = 0  # the action an idle satellite's mask allows (the env ignores it)
-
-
-def hold_when_idle(env_mask: np.ndarray) -> np.ndarray:
-    """The env's (N, A) int8 masks as bool, each all-zero row turned into "hold only"."""
-    masks = env_mask.astype(bool)
-    masks[:, HOLD] |= ~masks.any(axis=1)
-    return masks
+from leo_envs.wrappers import hold_when_idle
 
 
 class OffloadRoutingVecEnv(VecEnv):

@@ -35,22 +35,15 @@ from torchrl.envs import EnvBase
 
 from leo_envs import offload_routing_v2
 from leo_envs.envs.offload_routing import OffloadRoutingEnv
+from leo_envs.wrappers import HOLD, hold_when_idle
 
 GROUP = "agents"
-HOLD = 0
 # the numeric episode metrics of the env's info (its docstring, "Info"), and the drop breakdown flattened
 EPISODE_METRICS = ("mean_task_cost_s", "total_cost_s", "scored_tasks", "mean_delay_s", "p95_delay_s",
                    "completion_rate", "drop_rate", "mean_isl_utilization", "peak_isl_utilization", "csat_load_jain",
                    "finished_tasks", "arrived_tasks", "masked_actions_total")
 DROP_REASONS = ("ttl", "buffer", "sat_failure")
 EPISODE_KEYS = EPISODE_METRICS + tuple(f"drops_{r}" for r in DROP_REASONS)
-
-
-def hold_when_idle(mask: np.ndarray) -> torch.Tensor:
-    """The env's (..., N, A) int8 mask as bool, with rows that allow nothing allowing hold only."""
-    allowed = mask.astype(bool)
-    allowed[..., HOLD] |= ~allowed.any(-1)
-    return torch.from_numpy(allowed)
 
 
 def idle_rows(mask: torch.Tensor) -> torch.Tensor:
@@ -147,7 +140,7 @@ class OffloadRoutingTorchRLEnv(EnvBase):
         shape and device, which the specs fix and ``check_env_specs`` verifies."""
         dev, b = self.device, self.batch_size
         observation = torch.from_numpy(obs)
-        group = {"observation": observation, "action_mask": hold_when_idle(mask)}
+        group = {"observation": observation, "action_mask": torch.from_numpy(hold_when_idle(mask))}
         if reward is not None:
             group["reward"] = reward
         flags = torch.from_numpy(np.array([[terminated or truncated], [terminated], [truncated], [final]]))

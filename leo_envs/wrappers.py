@@ -31,6 +31,14 @@ from pettingzoo.utils.wrappers import BaseParallelWrapper
 HOLD = 0
 
 
+def hold_when_idle(mask: np.ndarray) -> np.ndarray:
+    """Stacked env masks (..., A) as bool, each row that allows nothing allowing ``HOLD`` only (the env
+    ignores an idle agent's action): what masked samplers and array learners need."""
+    allowed = np.asarray(mask).astype(bool)
+    allowed[..., HOLD] |= ~allowed.any(-1)
+    return allowed
+
+
 def _with_one_allowed(mask: np.ndarray) -> np.ndarray:
     """``mask`` as int8, with action ``HOLD`` allowed when nothing is."""
     if not mask.any():

@@ -30,10 +30,11 @@ from agents.ppo_sb3.config import PPOSB3Config  # noqa: E402
 from agents.ppo_sb3.policy import PPOSharedPolicy  # noqa: E402
 from agents.ppo_sb3.train import build  # noqa: E402
 from agents.sb3_callbacks import EpisodeMetrics  # noqa: E402
-from agents.sb3_offload_vec_env import OffloadRoutingVecEnv, hold_when_idle  # noqa: E402
+from agents.sb3_offload_vec_env import OffloadRoutingVecEnv  # noqa: E402
 from agents.sb3_training import EpisodeSeeds  # noqa: E402
 from leo_envs import offload_routing_v2  # noqa: E402
 from leo_envs.envs.offload_routing.env import OffloadRoutingEnv  # noqa: E402
+from leo_envs.wrappers import hold_when_idle  # noqa: E402
 
 SLOTS = 40  # tiny episodes cut to 40 slots
 RUN_SEED = 3
