@@ -41,7 +41,8 @@ bench-quality: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py --render-only
 
 # every agent on every registered scenario, >= 5 seeds: LEADERBOARD.md, leaderboard.csv/json
-# (trained checkpoints from results/runs, written by `make reproduce`; a missing one is trained first)
+# (trained checkpoints from results/runs, written by `make reproduce`; a missing one is trained first, at its
+# learner's full budget, one per core at a time)
 leaderboard: $(STAMP)
 	$(BIN)/python benchmarks/leaderboard.py --seeds 5
 

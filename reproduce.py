@@ -1,8 +1,9 @@
 """Reproduce both papers on a quick budget (``make reproduce``) or the full one (``make reproduce FULL=1``).
 
-Top to bottom: validate the core; train MADQN on iridium and Double DQN at each traffic level (and the
-standard learners for the leaderboard: SB3 PPO and RLlib PPO on iridium, MaskablePPO at each level); evaluate
-them with the baselines over 5 seeds (and the MADQN checkpoint on starlink_shell1 without retraining);
+Top to bottom: validate the core; train every learner's leaderboard run (MADQN on iridium and Double DQN at each
+traffic level, the papers' learners, and the standard learners beside them: PPO from SB3 and RLlib, MAPPO and
+IPPO on iridium, MaskablePPO at each level), one per core at a time; evaluate the papers' learners with the
+baselines over 5 seeds (and the MADQN checkpoint on starlink_shell1 without retraining);
 write results/REPORT.md with the papers' numbers beside ours, plots, and how long each part took.
 """
 
@@ -11,14 +12,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-# slots on iridium (66 agent-steps each); the PPO family's full budgets are >= 10^7 agent-steps
-QUICK = {"madqn_steps": 20_000, "ddqn_episodes": 150, "ppo_steps": 20_000, "rllib_steps": 19_200}
-FULL = {"madqn_steps": 120_000, "ddqn_episodes": 500, "ppo_steps": 153_600, "rllib_steps": 153_600}
+from benchmarks.leaderboard import train_runs
+
 LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 PAPER_ROUTING = {"full_local": (1.84, 2.31, None), "full_offload": (1.27, None, 0.85), "madqn": (1.25, 1.58, 0.62)}
 PAPER_AGGREGATION = {"low_traffic": (0.4787, 0.0161), "medium_traffic": (0.2675, 0.0189),
@@ -35,8 +36,9 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="the papers' budgets instead of the quick ones")
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="training runs at once (one per core)")
     args = parser.parse_args()
-    budget = FULL if args.full else QUICK
+    budget = "full" if args.full else "quick"
     out, runs = args.out, args.out / "runs"
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -49,25 +51,11 @@ def main() -> int:
 
     seeds = str(args.seeds)
     part("core validation", ("-m", "leo_envs", "validate", "--out", str(out)))
-    part("train MADQN (iridium)", ("train.py", "offload_routing", "madqn", "--scenario", "iridium", "--steps",
-                                   str(budget["madqn_steps"]), "--out", str(runs / "madqn"), "--no-progress"))
-    from agents.double_dqn.train import mean_episode_length
-
-    part("train Double DQN (3 traffic levels)", *[
-        ("train.py", "aggregation", "double_dqn", "--scenario", lvl, "--steps",
-         str(int(budget["ddqn_episodes"] * mean_episode_length(lvl))), "--out", str(runs / f"ddqn_{lvl}"),
-         "--no-progress") for lvl in LEVELS])
-    # the standard learners, for the leaderboard (make leaderboard evaluates every checkpoint in runs/)
-    part("train PPO (sb3-contrib MaskablePPO, parameter sharing, iridium)", (
-        "train.py", "offload_routing", "ppo_sb3", "--scenario", "iridium", "--steps", str(budget["ppo_steps"]),
-        "--out", str(runs / "ppo_sb3"), "--no-progress"))
-    part("train PPO (RLlib multi-agent, shared policy, iridium)", (
-        "train.py", "offload_routing", "ppo_rllib", "--scenario", "iridium", "--steps", str(budget["rllib_steps"]),
-        "--out", str(runs / "ppo_rllib"), "--no-progress"))
-    part("train MaskablePPO (sb3-contrib, 3 traffic levels)", *[
-        ("train.py", "aggregation", "maskable_ppo", "--scenario", lvl, "--steps",
-         str(int(budget["ddqn_episodes"] * mean_episode_length(lvl))), "--out", str(runs / f"maskable_ppo_{lvl}"),
-         "--no-progress") for lvl in LEVELS])
+    # every learner's leaderboard run (MADQN on iridium and Double DQN at each traffic level, the papers'; the
+    # standard learners beside them), one per core at a time: make leaderboard evaluates them all
+    t0 = time.perf_counter()
+    run_walls = train_runs(runs, budget, jobs=args.jobs)
+    timings[f"train {len(run_walls)} runs, {args.jobs} at a time"] = time.perf_counter() - t0
     part("evaluate offload_routing (iridium)", (
         "evaluate.py", "offload_routing", "--agents", "all", "--checkpoint", str(runs / "madqn"), "--scenario",
         "iridium", "--seeds", seeds, "--out", str(out), "--no-progress"))
@@ -84,7 +72,7 @@ def main() -> int:
         "--checkpoint", str(runs / "ddqn_low_traffic"), "--scenario", "sparse_traffic", "--seeds", seeds,
         "--out", str(out), "--no-progress"))
     t0 = time.perf_counter()
-    write_report(out, runs, budget, args.full, timings)
+    write_report(out, runs, budget, timings, run_walls)
     timings["report"] = time.perf_counter() - t0
     print((out / "REPORT.md").read_text())
     return 0
@@ -150,7 +138,21 @@ def traffic_plot(out: Path, agg: dict) -> Path:
     return path
 
 
-def write_report(out: Path, runs: Path, budget: dict, full: bool, timings: dict) -> None:
+def training_table(runs: Path, run_walls: dict[str, float]) -> list[str]:
+    """One row per trained run: learner, env, scenario, env steps and agent-steps, wall time."""
+    from agents.specs import get_spec
+
+    lines = ["| run | learner | env / scenario | env steps | agent-steps | wall time (s) |", "|---" * 6 + "|"]
+    for name, wall_s in run_walls.items():
+        meta = json.loads((runs / name / "model" / "meta.json").read_text())
+        spec, scenario = get_spec(meta["env"]), meta["config"]["scenario"]
+        agents = meta["step"] * (len(spec.make(scenario).possible_agents) if spec.api == "pettingzoo" else 1)
+        lines.append(f"| {name} | {meta['agent']} | {meta['env']} / {scenario} | {meta['step']} | "
+                     f"{agents} | {wall_s:.0f} |")
+    return lines
+
+
+def write_report(out: Path, runs: Path, budget: str, timings: dict, run_walls: dict[str, float]) -> None:
     iri = load(out, "offload_routing-iridium")
     star = load(out, "offload_routing-starlink_shell1")
     agg = {lvl: load(out, f"aggregation-{lvl}") for lvl in LEVELS}
@@ -163,8 +165,7 @@ def write_report(out: Path, runs: Path, budget: dict, full: bool, timings: dict)
     lines = [
         "# leo-envs: reproduction report",
         "",
-        f"Budget: {'full' if full else 'quick'} (MADQN {budget['madqn_steps']} slots; Double DQN "
-        f"{budget['ddqn_episodes']} episodes per traffic level). {len(iri['meta']['seeds'])} evaluation seeds, "
+        f"Budget: {budget} (each run's in [Training](#training)). {len(iri['meta']['seeds'])} evaluation seeds, "
         f"mean [95% bootstrap CI]. Package {iri['meta']['version']}, commit {iri['meta']['git']}. Core validation: "
         "[validation.md](validation.md).",
         "",
@@ -237,7 +238,9 @@ def write_report(out: Path, runs: Path, budget: dict, full: bool, timings: dict)
         lines.append(f"| {name} | {fmt(m['edr_j_per_s'])} | {fmt(m['optimality_gap'])} | "
                      f"{fmt(m['deadline_violations'])} |")
     lines += ["", "(The Double DQN here is the low-traffic checkpoint, evaluated out of its training distribution.)",
-              "", "## Learning curves", "", "![learning curves](learning_curves.png)", "",
+              "", "## Training", "", "Every learner's leaderboard run, seed 0, at its " + budget + " budget:", "",
+              *training_table(runs, run_walls), "", "## Learning curves", "",
+              "![learning curves](learning_curves.png)", "",
               "## Time taken", "", "| part | seconds |", "|---|---|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
     lines += [f"| total (before this report) | {sum(timings.values()):.1f} |", ""]

@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                                    indent=1))
     from benchmarks.run_all import plot_curves
 
-    curves = plot_curves(args.out.parent)
+    curves = plot_curves(args.out)
     print(f"wrote {args.out} and {', '.join(str(c) for c in curves)}")
     return 0
 

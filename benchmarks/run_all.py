@@ -222,16 +222,17 @@ def measured(entries: list[dict]) -> str:
     return "; ".join(stamps) or "-"
 
 
-def plot_curves(results: Path) -> list[Path]:
-    """``curves_<env>.png`` from quality.json: the headline metric against agent-steps and training wall
-    time, mean and 95% t-interval over the training seeds per learner, the targets as dashed lines."""
+def plot_curves(quality_file: Path) -> list[Path]:
+    """``curves_<env>.png`` beside ``quality_file`` (bench_quality.py's output): the headline metric against
+    agent-steps and training wall time, mean and 95% t-interval over the training seeds per learner, the
+    targets as dashed lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from scipy import stats
 
-    quality = json.loads((results / "quality.json").read_text())
+    quality = json.loads(quality_file.read_text())
     written = []
     for env in dict.fromkeys(r["env"] for r in quality["results"]):
         entries = [r for r in quality["results"] if r["env"] == env]
@@ -262,7 +263,7 @@ def plot_curves(results: Path) -> list[Path]:
         axes[0][0].legend(fontsize=7)
         fig.suptitle(f"{env} / {entries[0]['scenario']}: learning curves (mean, 95% CI over training seeds)")
         fig.tight_layout()
-        path = results / f"curves_{env}.png"
+        path = quality_file.parent / f"curves_{env}.png"
         fig.savefig(path, dpi=90)
         plt.close(fig)
         written.append(path)

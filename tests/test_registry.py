@@ -118,7 +118,7 @@ def toy_spec(runs_seen: list) -> EnvSpec:
         primary_metric="hit_rate", better="higher", metrics=("hit_rate", "misses"), side_metrics=("misses",),
         baselines=("always_zero", "always_one"), make_baseline=make_toy_baseline, run_episode=run_gym_episode,
         learners=(LearnerSpec(name="best_constant", config=BestConstantConfig, train=train_best_constant,
-                              policy=load_best_constant),),
+                              policy=load_best_constant, full_budget=lambda scenario: 80),),
         reference_baseline="always_one", extra_plots=(hit_plot,), leaderboard_checkpoints=checkpoints,
         leaderboard_runs=(("best", "best_constant", "tiny"),),
         calibrate=calibrate_toy, quality_scenario="tiny", quality_targets=("always_zero", "always_one"))
@@ -151,9 +151,11 @@ def test_a_third_env_is_one_spec(toy, tmp_path, capsys):
 
     # the leaderboard trains the runs the spec expects only where missing
     before = (tmp_path / "runs" / "best" / "model" / "manifest.json").read_bytes()
-    assert leaderboard.train_missing(tmp_path / "runs", envs=["toy"]) == []
-    assert leaderboard.train_missing(tmp_path / "fresh", envs=["toy"]) == [tmp_path / "fresh" / "best"]
+    assert leaderboard.train_runs(tmp_path / "runs", "quick", envs=["toy"], missing_only=True) == {}
+    assert list(leaderboard.train_runs(tmp_path / "fresh", "quick", envs=["toy"], missing_only=True)) == ["best"]
     assert read_model(tmp_path / "fresh" / "best").meta["step"] == 50  # the learner's quick budget
+    leaderboard.train_runs(tmp_path / "full", "full", envs=["toy"])
+    assert read_model(tmp_path / "full" / "best").meta["step"] == 80  # and its full one
     assert (tmp_path / "runs" / "best" / "model" / "manifest.json").read_bytes() == before
     # the leaderboard's loop: every scenario of the spec, ranked on its metric, the spec's side column
     rows = leaderboard.collect_rows(2, tmp_path / "runs", envs=["toy"])

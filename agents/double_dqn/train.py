@@ -66,12 +66,18 @@ def mean_episode_length(scenario: str, samples: int = 20) -> float:
     return float(np.mean(lengths))
 
 
-QUICK_EPISODES = 150  # make reproduce's budget per traffic level (the paper: 500)
+QUICK_EPISODES = 150  # make reproduce's budget per traffic level
+FULL_EPISODES = 500  # the paper's, make reproduce FULL=1's and the leaderboard's
 
 
 def quick_steps(scenario: str) -> int:
     """The quick budget in steps: QUICK_EPISODES episodes of the scenario's mean length."""
     return int(round(QUICK_EPISODES * mean_episode_length(scenario)))
+
+
+def full_steps(scenario: str) -> int:
+    """The full budget in steps: FULL_EPISODES episodes of the scenario's mean length."""
+    return int(round(FULL_EPISODES * mean_episode_length(scenario)))
 
 
 def random_observations(scenario: str, episodes: int, seed: int) -> np.ndarray:

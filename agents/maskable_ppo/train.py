@@ -89,3 +89,11 @@ def train(cfg: MaskablePPOConfig, out: Path, resume: bool = False, progress: boo
 def quick_steps(scenario: str) -> int:
     """The quick budget on ``scenario`` in env steps (``episodes`` at its default, Double DQN's quick budget)."""
     return total_steps(MaskablePPOConfig(scenario=scenario))
+
+
+FULL_EPISODES = 500  # Double DQN's full budget per traffic level (the paper's)
+
+
+def full_steps(scenario: str) -> int:
+    """The full budget on ``scenario`` in env steps: as many episodes as Double DQN's full budget."""
+    return total_steps(MaskablePPOConfig(scenario=scenario, episodes=FULL_EPISODES))

@@ -40,6 +40,10 @@ def resolve(ref: Ref) -> Callable[..., Any]:
     return obj
 
 
+BUDGETS = ("quick", "full")
+"""The training budgets every learner has (``LearnerSpec.budget_steps``)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class LearnerSpec:
     """A trainable agent: ``train.py ENV NAME`` trains it, ``evaluate.py --checkpoint DIR`` loads it back."""
@@ -66,6 +70,9 @@ class LearnerSpec:
     quick_budget: Ref | None = None
     """``quick_budget(scenario) -> steps``: the learner's quick training budget (``make reproduce``'s), which
     ``benchmarks/bench_quality.py`` scales; None: its config's default ``steps``."""
+    full_budget: Ref | None = None
+    """``full_budget(scenario) -> steps``: its full training budget (``make reproduce FULL=1``'s and the
+    leaderboard's rows), of the order its field's papers train for; None: the quick budget."""
 
     def make_config(self, **fields: Any) -> Any:
         return resolve(self.config)(**fields)
@@ -77,6 +84,14 @@ class LearnerSpec:
         if steps is None:
             raise ValueError(f"{self.name}: no quick_budget and no default steps in its config")
         return int(steps)
+
+    def budget_steps(self, scenario: str, budget: str) -> int:
+        """Env steps of its ``budget`` ("quick" or "full") on ``scenario``."""
+        if budget not in BUDGETS:
+            raise ValueError(f"budget: {budget!r} is not one of {BUDGETS}")
+        if budget == "full" and self.full_budget is not None:
+            return int(resolve(self.full_budget)(scenario))
+        return self.quick_steps(scenario)
 
     def config_from(self, snapshot: Snapshot) -> Any:
         """The config a snapshot's meta.json records, rebuilt (CheckpointError if it does not fit)."""

@@ -18,6 +18,8 @@ from leo_envs.envs.offload_routing.types import DONE
 # headline metric first; completion and drop rates beside it in every table
 METRICS = ("mean_task_cost_s", "completion_rate", "drop_rate", "mean_delay_s", "p95_delay_s",
            "mean_isl_utilization", "peak_isl_utilization", "csat_load_jain")
+# the PPO family's full budget: 128 iridium episodes, 10.1M agent-steps (MARL papers train for 10^7 and up)
+PPO_FULL_STEPS = 153_600
 
 
 def make(scenario: str):
@@ -57,11 +59,15 @@ def delay_cdf(report: dict, delays: dict, out: Path, stem: str) -> Path | None:
     return path
 
 
+# the standard learners' leaderboard runs (each in runs/<learner>, trained on iridium), beside MADQN's
+STANDARD_RUNS = ("ppo_sb3", "ppo_rllib", "mappo", "ippo")
+
+
 def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
     """MADQN everywhere: one network for any constellation (``make reproduce`` trains it on iridium); the
-    standard learners (``runs/ppo_sb3``, ``runs/ppo_rllib``) on the scenario they were trained on."""
+    standard learners (``runs/<learner>``, ``STANDARD_RUNS``) on the scenario they were trained on."""
     found = [runs / "madqn"] if (runs / "madqn").is_dir() and read_model(runs / "madqn").meta else []
-    for name in ("ppo_sb3", "ppo_rllib"):
+    for name in STANDARD_RUNS:
         if (runs / name).is_dir() and read_model(runs / name).meta["config"].get("scenario") == scenario:
             found.append(runs / name)
     return found
@@ -149,25 +155,29 @@ SPEC = EnvSpec(
     learners=(
         LearnerSpec(name="madqn", config="agents.madqn.config:MADQNConfig", train="agents.madqn.train:train",
                     policy="agents.madqn.agent:MADQNPolicy.load", options=("randomize",),
-                    quick_budget=lambda scenario: 20_000),
+                    quick_budget=lambda scenario: 20_000, full_budget=lambda scenario: 120_000),
         LearnerSpec(name="ppo_sb3", config="agents.ppo_sb3.config:PPOSB3Config", train="agents.ppo_sb3.train:train",
-                    policy="agents.ppo_sb3.policy:PPOSharedPolicy.load", eval_modes=("greedy", "sampled")),
+                    policy="agents.ppo_sb3.policy:PPOSharedPolicy.load", eval_modes=("greedy", "sampled"),
+                    full_budget=lambda scenario: PPO_FULL_STEPS),
         LearnerSpec(name="ppo_rllib", config="agents.ppo_rllib.config:PPORLlibConfig",
                     train="agents.ppo_rllib.train:train", policy="agents.ppo_rllib.policy:PPORLlibPolicy.load",
-                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 19_200),
+                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 19_200,
+                    full_budget=lambda scenario: PPO_FULL_STEPS),
         LearnerSpec(name="mappo", config="agents.torchrl_marl.config:mappo_config",
                     train="agents.torchrl_marl.ppo:train", policy="agents.torchrl_marl.policy:MARLPolicy.load",
-                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 4_800),
+                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 4_800,
+                    full_budget=lambda scenario: PPO_FULL_STEPS),
         LearnerSpec(name="ippo", config="agents.torchrl_marl.config:ippo_config",
                     train="agents.torchrl_marl.ppo:train", policy="agents.torchrl_marl.policy:MARLPolicy.load",
-                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 4_800),
+                    eval_modes=("greedy", "sampled"), quick_budget=lambda scenario: 4_800,
+                    full_budget=lambda scenario: PPO_FULL_STEPS),
         LearnerSpec(name="qmix", config="agents.torchrl_marl.config:QMIXConfig",
                     train="agents.torchrl_marl.qmix:train", policy="agents.torchrl_marl.policy:MARLPolicy.load",
                     quick_budget=lambda scenario: 6_000),
     ),
     extra_plots=(delay_cdf,),
     leaderboard_checkpoints=leaderboard_checkpoints,
-    leaderboard_runs=tuple((name, name, "iridium") for name in ("madqn", "ppo_sb3", "ppo_rllib")),
+    leaderboard_runs=tuple((name, name, "iridium") for name in ("madqn", *STANDARD_RUNS)),
     calibrate=calibrate,
     quality_scenario="iridium",
     quality_targets=("full_offload", "even_split", "congestion_aware"),

@@ -13,6 +13,7 @@ resumed run continues bit for bit.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -83,7 +84,11 @@ def update(batch: TensorDictBase, loss: ClipPPOLoss, optimisers: dict, nets: dic
             order, at = torch.randperm(frames), 0
         minibatch = batch[order[at:at + size]]
         at += size
-        out = loss(minibatch)
+        with warnings.catch_warnings():
+            # the advantages are standardised over the minibatch's frames and satellites together, on purpose (one
+            # policy shared by all; per-satellite statistics over a 30-frame minibatch would be noise)
+            warnings.filterwarnings("ignore", "You requested advantage normalization", UserWarning)
+            out = loss(minibatch)
         rows = active_rows(minibatch.get(POLICY_MASK))
         policy_loss = masked_mean(out["loss_objective"], rows)
         if "loss_entropy" in out.keys():
