@@ -234,25 +234,38 @@ def train_runs(runs: Path, budget: str, *, envs: list[str] | None = None, missin
         return {name: future.result() for name, future in futures.items()}
 
 
-def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None) -> list[dict]:
-    """Every baseline and fitting checkpoint of every env (or of ``envs``) on each of its scenarios (on its
-    test scenario alone with ``smoke``): the leaderboard's rows."""
+def scenario_rows(env_name: str, scenario: str, seeds: int, runs: Path) -> list[dict]:
+    """Every baseline and fitting checkpoint of one env on one scenario: its rows."""
     from agents.registry import checkpoint_meta
     from evaluate import evaluate
 
+    spec = get_spec(env_name)
+    cks = checkpoints_for(env_name, scenario, runs)
+    report, _ = evaluate(env_name, list(spec.baselines), cks, scenario, seeds, 1, progress=False)
+    return rows_for(report, {m["agent"]: m for m in (checkpoint_meta(c) for c in cks)})
+
+
+def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None,
+                 jobs: int = 1) -> list[dict]:
+    """Every baseline and fitting checkpoint of every env (or of ``envs``) on each of its scenarios (on its
+    test scenario alone with ``smoke``): the leaderboard's rows. ``jobs`` > 1 evaluates that many scenarios at
+    once, each in its own process (evaluation is deterministic: the rows are the same)."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     t0 = time.perf_counter()
-    rows = []
-    for env_name, spec in SPECS.items():
-        if envs is not None and env_name not in envs:
-            continue
-        for scenario in (spec.test_scenario,) if smoke else spec.scenarios:
-            cks = checkpoints_for(env_name, scenario, runs)
-            report, _ = evaluate(env_name, list(spec.baselines), cks, scenario, seeds, 1, progress=False)
-            metas = [checkpoint_meta(c) for c in cks]
-            rows += rows_for(report, {m["agent"]: m for m in metas})
-            print(f"{env_name}/{scenario}: {len(report['agents'])} agents, {time.perf_counter() - t0:.0f} s",
-                  flush=True)
-    return rows
+    tasks = [(env_name, scenario) for env_name, spec in SPECS.items() if envs is None or env_name in envs
+             for scenario in ((spec.test_scenario,) if smoke else spec.scenarios)]
+
+    def done(task: tuple[str, str], rows: list[dict]) -> list[dict]:
+        print(f"{task[0]}/{task[1]}: {len(rows)} agents, {time.perf_counter() - t0:.0f} s", flush=True)
+        return rows
+
+    if jobs == 1:
+        return [row for task in tasks for row in done(task, scenario_rows(*task, seeds, runs))]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(scenario_rows, *task, seeds, runs) for task in tasks]
+        return [row for task, future in zip(tasks, futures) for row in done(task, future.result())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,14 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", choices=BUDGETS, default="full",
                         help="the training budget of the runs it trains (default: full, the leaderboard's)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="training runs at once (default: one per core)")
+                        help="training runs, and then scenarios evaluated, at once (default: one per core)")
     args = parser.parse_args(argv)
     if not (args.smoke or args.no_train):
         train_runs(args.checkpoints, args.budget, missing_only=True, jobs=args.jobs)
 
     t0 = time.perf_counter()
     try:
-        rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke)
+        rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke, jobs=args.jobs)
     except ValueError as exc:  # a damaged run directory (CheckpointError) or a bad argument: one line
         parser.error(str(exc))
     write_outputs(rows, args.out, time.perf_counter() - t0)

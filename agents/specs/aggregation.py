@@ -137,6 +137,6 @@ SPEC = EnvSpec(
                            for prefix, learner in (("ddqn", "double_dqn"), ("maskable_ppo", "maskable_ppo"))),
     calibrate=calibrate,
     quality_scenario="low_traffic",
-    quality_targets=("greedy",),
+    quality_targets=("greedy", "ant_colony"),
     docs=DOCS,
 )

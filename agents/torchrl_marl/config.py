@@ -101,6 +101,8 @@ class PPOConfig(MARLConfig):
     """Adam learning rate (BenchMARL: 5e-5). On iridium, BenchMARL's settings (lr 5e-5, rewards unscaled,
     advantages as they are) left mean_task_cost_s at 6.5-7.7 s over 36k env steps; lr 3e-4 with
     ``reward_scale`` 0.01 and normalised advantages brought it from 6.5 to 3.1 s (docs/marl_harness.md)"""
+    anneal_lr: bool = False
+    """decay the learning rate linearly from ``lr`` to 0 over ``steps`` (CleanRL's ``anneal_lr``; BenchMARL: no)"""
 
 
 def mappo_config(**fields) -> PPOConfig:

@@ -145,6 +145,10 @@ def train(cfg: PPOConfig, out: Path, resume: bool = False, progress: bool = True
             for batch in episode_pieces(env, actor, cfg.episodes_per_batch, max_cycles, cfg.rollout_frames):
                 seen.append(batch.select(("next", "episode"), ("next", "done"), ("next", GROUP, "reward")))
                 add_advantages(batch, loss, cfg.reward_scale)
+                if cfg.anneal_lr:
+                    for opt in optimisers.values():
+                        for group in opt.param_groups:
+                            group["lr"] = cfg.lr * max(1.0 - counters["step"] / cfg.steps, 0.0)
                 stats.append(update(batch, loss, optimisers, nets, cfg))
                 actives.append(active_rows(batch.get(POLICY_MASK)))
                 counters = count_batch(counters, batch, actives[-1])
