@@ -81,6 +81,14 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     still held most work at the same budgets). ``team`` is the objective itself, the same for all; it suits
     value decomposition (QMIX, VDN: the mixer learns from the team reward) and reporting. MADQN learns
     from ``info["transitions"]`` in either mode.
+    Known limit of ``hop``: it prices the local share as a sum where the task's cost is a max. A task
+    costs the later of its parts' finishes, but its source pays its local part's time (shared while both
+    parts are open) plus the offloaded part's estimated time to go, so on iridium offloading more than the
+    team's best split pays: with half the RS-Sats keeping 0.4 of each task instead of 0.5 under
+    even_split, those earn 1.6 s more each on average while the team's mean task cost rises from 0.689 to
+    0.696 s. Learners on ``hop`` learn that split (their routing matches shortest paths, their splits cost
+    about 0.02 s against a constant half). A ``hop`` that prices the split by the part finishing last
+    will be a new version.
     ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
     (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
 
