@@ -85,10 +85,10 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     costs the later of its parts' finishes, but its source pays its local part's time (shared while both
     parts are open) plus the offloaded part's estimated time to go, so on iridium offloading more than the
     team's best split pays: with half the RS-Sats keeping 0.4 of each task instead of 0.5 under
-    even_split, those earn 1.4-1.6 s more each on average (2 episodes) while the team's mean task cost rises from 0.689 to
-    0.696 s. Learners on ``hop`` learn that split (their routing matches shortest paths, their splits cost
-    about 0.02 s against a constant half). A ``hop`` that prices the split by the part finishing last
-    will be a new version.
+    even_split, those earn 1.4-1.6 s more each on average (2 episodes) while the team's mean task cost
+    rises from 0.689 to 0.696 s. Learners on ``hop`` learn that split (their routing matches shortest
+    paths, their splits cost about 0.02 s against a constant half). A ``hop`` that prices the split by
+    the part finishing last will be a new version.
     ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
     (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
 
