@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.leaderboard import train_runs
+from benchmarks.leaderboard import say, train_runs
 
 LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 PAPER_ROUTING = {"full_local": (1.84, 2.31, None), "full_offload": (1.27, None, 0.85), "madqn": (1.25, 1.58, 0.62)}
@@ -35,7 +35,7 @@ def run_parts(parts: dict[str, list[tuple[str, ...]]], jobs: int) -> dict[str, f
         t0 = time.perf_counter()
         for args in commands:
             done = subprocess.run([sys.executable, *args], capture_output=True, text=True)
-            print(f"$ {' '.join(args)}\n{done.stdout}{done.stderr}", flush=True)
+            say(f"$ {' '.join(args)}\n{done.stdout}{done.stderr}")
             if done.returncode:
                 raise RuntimeError(f"{name}: exit {done.returncode} from {' '.join(args)}")
         return time.perf_counter() - t0

@@ -187,6 +187,12 @@ def validate(out: Path) -> None:
         raise ValueError("LEADERBOARD.md: generator header missing (hand-edited?)")
 
 
+def say(line: str) -> None:
+    """One whole line to stdout (threads printing at once do not interleave their lines)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def train_runs(runs: Path, budget: str, *, envs: list[str] | None = None, missing_only: bool = False,
                jobs: int = 1) -> dict[str, float]:
     """Train every run of the specs' ``EnvSpec.leaderboard_runs`` (or those of ``envs``) into ``runs/<name>`` at
@@ -210,8 +216,7 @@ def train_runs(runs: Path, budget: str, *, envs: list[str] | None = None, missin
     runs.mkdir(parents=True, exist_ok=True)
 
     def train(name: str, env_name: str, learner: str, scenario: str, steps: int) -> float:
-        print(f"training {learner} on {env_name}/{scenario} ({budget} budget, {steps} steps) into {runs / name}",
-              flush=True)
+        say(f"training {learner} on {env_name}/{scenario} ({budget} budget, {steps} steps) into {runs / name}")
         t0 = time.perf_counter()
         if jobs == 1:
             train_learner(env_name, learner, runs / name, scenario=scenario, steps=steps, seed=0, resume=False,
@@ -226,7 +231,7 @@ def train_runs(runs: Path, budget: str, *, envs: list[str] | None = None, missin
                 raise RuntimeError(f"training {name} failed (exit {done.returncode}); the end of {runs / name}.log:"
                                    "\n" + "\n".join(tail))
         wall_s = time.perf_counter() - t0
-        print(f"trained {name} in {wall_s:.0f} s", flush=True)
+        say(f"trained {name} in {wall_s:.0f} s")
         return wall_s
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
