@@ -66,7 +66,16 @@ def main() -> int:
     t0 = time.perf_counter()
     run_walls = train_runs(runs, budget, jobs=args.jobs)
     timings[f"train {len(run_walls)} runs, {args.jobs} at a time"] = time.perf_counter() - t0
+    # the longest first (Double DQN fine-tunes on each aggregation instance), so the two cores finish together
     evaluation = {
+        **{f"evaluate aggregation ({lvl})": [(
+            "evaluate.py", "aggregation", "--agents", "no_aggregation,random,greedy,fastest_link,ant_colony,q_table",
+            "--checkpoint", str(runs / f"ddqn_{lvl}"), "--scenario", lvl, "--seeds", seeds, "--out", str(out),
+            "--no-progress")] for lvl in LEVELS},
+        "evaluate aggregation optimality gap (sparse_traffic, MILP)": [(
+            "evaluate.py", "aggregation", "--agents", "random,greedy,fastest_link,ant_colony,q_table,milp_optimal",
+            "--checkpoint", str(runs / "ddqn_low_traffic"), "--scenario", "sparse_traffic", "--seeds", seeds,
+            "--out", str(out), "--no-progress")],
         "evaluate offload_routing (starlink_shell1, no retraining)": [(
             "evaluate.py", "offload_routing", "--agents", "full_local,full_offload,even_split,static_ratio,"
             "congestion_aware", "--checkpoint", str(runs / "madqn"), "--scenario", "starlink_shell1", "--seeds",
@@ -74,17 +83,9 @@ def main() -> int:
         "evaluate offload_routing (iridium)": [(
             "evaluate.py", "offload_routing", "--agents", "all", "--checkpoint", str(runs / "madqn"), "--scenario",
             "iridium", "--seeds", seeds, "--out", str(out), "--no-progress")],
-        "evaluate aggregation (3 traffic levels)": [(
-            "evaluate.py", "aggregation", "--agents", "no_aggregation,random,greedy,fastest_link,ant_colony,q_table",
-            "--checkpoint", str(runs / f"ddqn_{lvl}"), "--scenario", lvl, "--seeds", seeds, "--out", str(out),
-            "--no-progress") for lvl in LEVELS],
-        "evaluate aggregation optimality gap (sparse_traffic, MILP)": [(
-            "evaluate.py", "aggregation", "--agents", "random,greedy,fastest_link,ant_colony,q_table,milp_optimal",
-            "--checkpoint", str(runs / "ddqn_low_traffic"), "--scenario", "sparse_traffic", "--seeds", seeds,
-            "--out", str(out), "--no-progress")],
     }
     t0 = time.perf_counter()
-    parts = run_parts(evaluation, args.jobs)  # the longest first: the others share the other cores
+    parts = run_parts(evaluation, args.jobs)
     timings[f"evaluate: {len(parts)} parts, {args.jobs} at a time"] = time.perf_counter() - t0
     timings.update({f"- {name}": wall_s for name, wall_s in parts.items()})
     write_report(out, runs, budget, timings, run_walls, time.perf_counter() - started)
