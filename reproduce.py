@@ -185,7 +185,7 @@ def write_report(out: Path, runs: Path, budget: str, timings: dict, run_walls: d
         f"mean [95% bootstrap CI]. Package {iri['meta']['version']}, commit {iri['meta']['git']}. Core validation: "
         "[validation.md](validation.md).",
         "",
-        "## Offloading + routing (offload_routing_v2, iridium)",
+        "## Offloading + routing (offload_routing_v3, iridium)",
         "",
         "Ranked on the headline metric, the mean task cost (a task's delay; a dropped one TTL + penalty = 20 s; "
         "tasks that arrived at least one TTL before the end). The papers report delays of served tasks: compare "

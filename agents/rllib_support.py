@@ -1,7 +1,7 @@
 """Ray RLlib (new API stack) pieces for the leo envs: an env creator, an action-masking PPO module, a callback
 that puts the envs' end-of-episode metrics into RLlib's results, and one PPO config for a shared policy.
 
-- ``make_offload_routing_env(config)``: offload_routing_v2 as an RLlib ``MultiAgentEnv``
+- ``make_offload_routing_env(config)``: offload_routing_v3 as an RLlib ``MultiAgentEnv``
   (``ParallelPettingZooEnv``), rewards optionally scaled (``reward_factor``), observations renamed for the
   masking module, an agent with nothing to decide
   offered "hold" as its one allowed action (so its sample carries no gradient), infos cut to their numeric
@@ -45,7 +45,7 @@ from leo_envs.wrappers import HOLD, ObservationMap
 OFFLOAD_ROUTING_ENV = "leo_offload_routing"
 SHARED_POLICY = "shared"
 EPISODE_METRICS = (
-    # offload_routing_v2 (headline first)
+    # offload_routing_v3 (headline first)
     "mean_task_cost_s", "mean_delay_s", "completion_rate", "drop_rate", "masked_actions_total",
     # Aggregation-v1 (headline first)
     "edr_j_per_s", "energy_reduction", "deadline_violations",
@@ -138,12 +138,12 @@ class MaskedObservationView(ObservationMap):
 def make_offload_routing_env(config: dict) -> ParallelPettingZooEnv:
     """Env creator for ``ray.tune.registry.register_env``: ``config`` holds ``parallel_env``'s keywords and
     optionally ``reward_scale`` (``reward_factor``; default 1: the env's rewards as they are)."""
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
 
     config = dict(config)
     scenario = config.pop("scenario", "iridium")
     reward_scale = float(config.pop("reward_scale", 1.0))
-    env = offload_routing_v2.parallel_env(scenario, **config)
+    env = offload_routing_v3.parallel_env(scenario, **config)
     factor = reward_factor(env.config.reward_mode, reward_scale, len(env.possible_agents))
     return ParallelPettingZooEnv(MaskedObservationView(env, factor))
 

@@ -1,4 +1,4 @@
-"""offload_routing_v2 as a native stable-baselines3 ``VecEnv`` whose rows are the satellites of ONE env, for
+"""offload_routing_v3 as a native stable-baselines3 ``VecEnv`` whose rows are the satellites of ONE env, for
 parameter-shared learners such as sb3-contrib's MaskablePPO (``agents.ppo_sb3``).
 
 Every row is one satellite; a step of the vector env is one slot of the env, through its vectorised fast path
@@ -35,7 +35,7 @@ from leo_envs.wrappers import hold_when_idle
 
 
 class OffloadRoutingVecEnv(VecEnv):
-    """One offload_routing_v2 env (``parallel_env(...)``), one row per satellite (``possible_agents`` order).
+    """One offload_routing_v3 env (``parallel_env(...)``), one row per satellite (``possible_agents`` order).
 
     Observations: ``Box(0, inf, (obs_dim,), float32)`` per row (the env's observation vector; the mask is not
     part of it: MaskablePPO masks the logits). Actions: ``Discrete(6 + ratio_levels)`` per row. Rewards are

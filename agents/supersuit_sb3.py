@@ -1,4 +1,4 @@
-"""offload_routing_v2 as a stable-baselines3 vector env through SuperSuit (parameter sharing: one vector
+"""offload_routing_v3 as a stable-baselines3 vector env through SuperSuit (parameter sharing: one vector
 slot per satellite, all sharing one policy).
 
 SuperSuit 3.11's SB3 wrapper seeds by calling ``venv.seed``, which its ``ConcatVecEnv`` no longer has

@@ -1,4 +1,4 @@
-"""offload_routing_v2 as a native TorchRL ``EnvBase`` on the env's array API (``step_arrays``).
+"""offload_routing_v3 as a native TorchRL ``EnvBase`` on the env's array API (``step_arrays``).
 
 TorchRL's ``PettingZooWrapper`` converts every agent's observation, mask, reward and info value into tensors one
 by one at every step; this env moves whole arrays with ``torch.from_numpy``, so a step costs a few tensor
@@ -33,7 +33,7 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Binary, Bounded, Categorical, Composite, Unbounded
 from torchrl.envs import EnvBase
 
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 from leo_envs.envs.offload_routing import OffloadRoutingEnv
 from leo_envs.wrappers import HOLD, hold_when_idle
 
@@ -58,8 +58,8 @@ def episode_metrics(info: dict) -> np.ndarray:
 
 
 class OffloadRoutingTorchRLEnv(EnvBase):
-    """offload_routing_v2 with TorchRL's multi-agent layout (module docstring). ``scenario`` and ``overrides`` go
-    to ``offload_routing_v2.parallel_env``; ``env`` takes a built ``OffloadRoutingEnv`` instead."""
+    """offload_routing_v3 with TorchRL's multi-agent layout (module docstring). ``scenario`` and ``overrides`` go
+    to ``offload_routing_v3.parallel_env``; ``env`` takes a built ``OffloadRoutingEnv`` instead."""
 
     def __init__(self, scenario: str = "iridium", *, env: OffloadRoutingEnv | None = None, seed: int | None = None,
                  device: str | torch.device = "cpu", batch_size: tuple[int, ...] | torch.Size = (), **overrides):
@@ -69,7 +69,7 @@ class OffloadRoutingTorchRLEnv(EnvBase):
             raise ValueError(f"device: {device}; the simulation runs on the CPU (move the data in the policy)")
         if env is not None and overrides:
             raise ValueError(f"overrides {sorted(overrides)} given with a built env; configure the env instead")
-        self.pz_env = env if env is not None else offload_routing_v2.parallel_env(scenario, **overrides)
+        self.pz_env = env if env is not None else offload_routing_v3.parallel_env(scenario, **overrides)
         super().__init__(device=device, batch_size=torch.Size(batch_size))
         sim = self.pz_env.sim
         self.n_agents, self.obs_dim, self.n_actions = sim.n, sim.obs_dim, sim.n_actions

@@ -1,7 +1,7 @@
 """Environment speed with random masked actions, against PettingZoo's MPE ``simple_spread_v3`` (package
 mpe2) run in the same process: env steps/s and agent-steps/s, and our agent-steps/s over MPE's.
 
-Targets (issue: offload_routing_v2): >= 500 env steps/s at 1584 agents (starlink_shell1) and >= 100x
+Targets (issue: offload_routing_v3): >= 500 env steps/s at 1584 agents (starlink_shell1) and >= 100x
 MPE per agent-step. Only the env's ``step`` is timed, on both sides: the random policy picking the
 actions (and packing them into the action dict) and the resets are outside the clock. Each env runs whole
 episodes of its default length (``--steps 0``; the later slots of an offload episode, with the queues
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 
 try:
     from bench_core import write_results
@@ -32,14 +32,14 @@ def offload_routing_rate(scenario: str, steps: int, api: str, seed: int = 0) -> 
     """Random masked actions through the PettingZoo dict API (``step``) or the array API (``step_arrays``).
     ``api="dict_no_sim"``: the dict API with the simulation step removed, i.e. what building (and freeing)
     the per-agent dicts alone costs: the most steps/s any dict-API env of this size could reach here."""
-    env = offload_routing_v2.parallel_env(scenario)
+    env = offload_routing_v3.parallel_env(scenario)
     env.reset(seed=seed)
     steps = steps or env.config.max_cycles  # 0: one whole episode
     if api == "dict_no_sim":
         env.sim.step = lambda actions: None
     elapsed = step_time(env, np.random.default_rng(seed), "arrays" if api == "arrays" else "dict", steps)
     agents = env.possible_agents
-    return {"env": "offload_routing_v2", "api": api, "scenario": scenario, "agents": len(agents), "steps": steps,
+    return {"env": "offload_routing_v3", "api": api, "scenario": scenario, "agents": len(agents), "steps": steps,
             "steps_per_s": steps / elapsed, "agent_steps_per_s": steps * len(agents) / elapsed}
 
 

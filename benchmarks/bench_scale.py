@@ -1,4 +1,4 @@
-"""offload_routing_v2 at mega-constellation scale: 66 (Iridium), 1156 (Kuiper shell 1), 1584 (Starlink
+"""offload_routing_v3 at mega-constellation scale: 66 (Iridium), 1156 (Kuiper shell 1), 1584 (Starlink
 shell 1) and 4408 satellites (Starlink Gen1 phase 1, five shells). Each size runs in its own process:
 steps/s (array and dict API, random masked actions; only the env's step is timed, best of 3 runs after a
 warm-up), peak resident memory, and the exponent b of step time ~ N^b fitted over the sizes (target:
@@ -25,9 +25,9 @@ SIZES = (("iridium", "iridium"), ("kuiper_shell1", "starlink_shell1"), ("starlin
 def measure(constellation: str, scenario: str, steps: int, repeats: int = 3, warmup: int = 20) -> dict:
     from timing import best_interleaved, step_time
 
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
 
-    env = offload_routing_v2.parallel_env(scenario, constellation=constellation,
+    env = offload_routing_v3.parallel_env(scenario, constellation=constellation,
                                           max_cycles=warmup + 2 * repeats * steps + 2)
     env.reset(seed=0)
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""TorchRL rollout speed on offload_routing_v2: the native ``EnvBase`` (agents/torchrl_env.py, array API) against
+"""TorchRL rollout speed on offload_routing_v3: the native ``EnvBase`` (agents/torchrl_env.py, array API) against
 TorchRL's ``PettingZooWrapper(HoldWhenIdle(ScalarInfos(env)), use_mask=True)`` on the same scenario, same process.
 
 Both run ``env.rollout(steps, policy, break_when_any_done=False)`` from a seeded reset with the same random masked
@@ -32,7 +32,7 @@ SCENARIOS = ("tiny", "iridium")
 
 def make_env(kind: str, scenario: str, seed: int):
     """The native env (group "agents") or the PettingZooWrapper reference (group "sat"), seeded."""
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
     from leo_envs.wrappers import HoldWhenIdle, ScalarInfos
 
     if kind == "native":
@@ -43,7 +43,7 @@ def make_env(kind: str, scenario: str, seed: int):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchRL notes it was tested with an older PettingZoo
-        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v2.parallel_env(scenario))), use_mask=True,
+        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v3.parallel_env(scenario))), use_mask=True,
                                 seed=seed)
     return env, "sat"
 

@@ -10,7 +10,7 @@ training speeds at the same learning work.
 - Double DQN (ours, masked, SB3-based) vs SB3 ``DQN("MultiInputPolicy")`` on Aggregation-v1, same
   hyper-parameters.
 - MADQN vs SB3 ``DQN`` with parameter sharing through SuperSuit (``pettingzoo_env_to_vec_env_v1``, one
-  vector slot per satellite) on offload_routing_v2 (iridium). Both run the same number of slots, and SB3
+  vector slot per satellite) on offload_routing_v3 (iridium). Both run the same number of slots, and SB3
   takes MADQN's hyper-parameters: network width, learning rate, batch, replay capacity, exploration
   schedule, target sync every ``target_sync`` gradient steps, gradient clip, one gradient step per slot.
   SB3's warm-up is set to the slots MADQN's takes, so both take the same number of gradient steps. The
@@ -94,10 +94,10 @@ def sb3_run(slots: int, warmup_slots: int) -> dict:
 
     from agents.madqn.config import MADQNConfig
     from agents.supersuit_sb3 import make_sb3_vec_env
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
 
     cfg = MADQNConfig(steps=slots, randomize=False, learning_starts=500)
-    vec = make_sb3_vec_env(offload_routing_v2.parallel_env(cfg.scenario))
+    vec = make_sb3_vec_env(offload_routing_v3.parallel_env(cfg.scenario))
     n = vec.num_envs
     # train_freq=1 is one vector step (a slot: n transitions); learning_starts and target_update_interval count
     # transitions (SB3 updates once num_timesteps > learning_starts)
@@ -143,7 +143,7 @@ def madqn_vs_stock(slots: int, repeats: int) -> dict:
         return float(np.median([pair[side][key] for pair in pairs]))
 
     detail = [{k: median(side, k) for k in pairs[0][side]} for side in (0, 1)]
-    return {"env": "offload_routing_v2 (iridium, 66 agents)", "ours": "madqn", "ours_per_s": detail[0]["learned_per_s"],
+    return {"env": "offload_routing_v3 (iridium, 66 agents)", "ours": "madqn", "ours_per_s": detail[0]["learned_per_s"],
             "reference": "sb3 DQN + SuperSuit parameter sharing", "reference_per_s": detail[1]["learned_per_s"],
             "ratio": float(np.median([o["learned_per_s"] / r["learned_per_s"] for o, r in pairs])),
             "pair_ratios": [o["learned_per_s"] / r["learned_per_s"] for o, r in pairs],

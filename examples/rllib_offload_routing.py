@@ -1,4 +1,4 @@
-"""Ray RLlib: a shared PPO policy for every satellite of offload_routing_v2, on one machine or a cluster.
+"""Ray RLlib: a shared PPO policy for every satellite of offload_routing_v3, on one machine or a cluster.
 
     pip install 'leo-envs[rllib]'
     python examples/rllib_offload_routing.py [--scenario tiny] [--iterations 5] [--env-runners 2]

@@ -1,4 +1,4 @@
-"""Parameter-shared PPO (or DQN) from stable-baselines3 on offload_routing_v2 through SuperSuit: every
+"""Parameter-shared PPO (or DQN) from stable-baselines3 on offload_routing_v3 through SuperSuit: every
 satellite is one slot of a vector env and all share one policy.
 
     python examples/sb3_offload_routing.py [--algo ppo|dqn] [--scenario iridium] [--steps 6000000]
@@ -26,7 +26,7 @@ from stable_baselines3 import DQN, PPO
 from agents.baselines import make_offload_routing_baseline
 from agents.sb3_callbacks import EpisodeMetrics
 from agents.supersuit_sb3 import make_sb3_vec_env
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 
 REPORT = ("mean_task_cost_s", "completion_rate", "drop_rate")
 TRAIN_SEED_BASE = 10_000  # evaluation uses seeds 1000 s + e (evaluate.py); training starts far above
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--save", default=None, help="where to save the trained model (.zip)")
     args = parser.parse_args(argv)
 
-    train_env = offload_routing_v2.parallel_env(args.scenario, reward_mode=args.reward_mode)
+    train_env = offload_routing_v3.parallel_env(args.scenario, reward_mode=args.reward_mode)
     vec = make_sb3_vec_env(train_env)
     seed = TRAIN_SEED_BASE + args.seed
     if args.algo == "ppo":
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     model.learn(args.steps, callback=callback)
     train_s = time.perf_counter() - t0
 
-    env = offload_routing_v2.parallel_env(args.scenario)
+    env = offload_routing_v3.parallel_env(args.scenario)
     index = env.agent_index
     names = [args.algo, "random", "full_local"]
 

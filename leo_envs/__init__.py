@@ -2,14 +2,14 @@
 
 Importing the package registers the environments:
 Gymnasium: ``gym.make("leo_envs/Aggregation-v1", scenario="low_traffic")`` (and traffic-level variants);
-PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v2", scenario="iridium")``.
+PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v3", scenario="iridium")``.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v2"
+OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v3"
 AGGREGATION_ID = "leo_envs/Aggregation-v1"
 AGGREGATION_VARIANTS = {
     "leo_envs/Aggregation-LowTraffic-v1": "low_traffic",
@@ -33,7 +33,7 @@ def _register_pettingzoo() -> None:
     import pettingzoo
     from pettingzoo.env_registry import registration
 
-    entries = {"parallel": "leo_envs.offload_routing_v2:parallel_env", "aec": "leo_envs.offload_routing_v2:env"}
+    entries = {"parallel": "leo_envs.offload_routing_v3:parallel_env", "aec": "leo_envs.offload_routing_v3:env"}
     for kind, entry_point in entries.items():
         registry = registration.parallel_registry if kind == "parallel" else registration.aec_registry
         if OFFLOAD_ROUTING_ID not in registry:  # safe to import twice (subprocess workers)
@@ -48,7 +48,7 @@ def scenarios() -> dict[str, list[str]]:
     return {"offload_routing": sorted(ROUTING), "aggregation": sorted(AGGREGATION)}
 
 
-CURRENT_VERSIONS = {"offload_routing": 2, "aggregation": 1}  # module forms ``<name>_v<version>``
+CURRENT_VERSIONS = {"offload_routing": 3, "aggregation": 1}  # module forms ``<name>_v<version>``
 
 
 def __getattr__(name: str):
@@ -65,7 +65,7 @@ def __getattr__(name: str):
 _register_pettingzoo()
 _register_gymnasium()
 
-from . import aggregation_v1, offload_routing_v2  # noqa: E402  (module forms, after registration)
+from . import aggregation_v1, offload_routing_v3  # noqa: E402  (module forms, after registration)
 
 __all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v1",
-           "offload_routing_v2", "scenarios"]
+           "offload_routing_v3", "scenarios"]

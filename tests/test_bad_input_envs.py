@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leo_envs import aggregation_v1, offload_routing_v2
+from leo_envs import aggregation_v1, offload_routing_v3
 from leo_envs.config import Items
 from leo_envs.envs.aggregation import config as aggregation_config
 from leo_envs.envs.offload_routing import config as offload_config
@@ -23,7 +23,7 @@ TLE_FILES = sorted((Path(__file__).parent / "data" / "tle").glob("*.tle"))
 
 SETTINGS = settings(max_examples=80, deadline=None)
 ENVS = {
-    "offload_routing": (offload_config, lambda **kw: offload_routing_v2.parallel_env("tiny", **kw)),
+    "offload_routing": (offload_config, lambda **kw: offload_routing_v3.parallel_env("tiny", **kw)),
     "aggregation": (aggregation_config, lambda **kw: aggregation_v1.env("tiny", **kw)),
 }
 FIELDS = [(env, name) for env, (cfg, _) in ENVS.items() for name in cfg.RANGES]
@@ -155,8 +155,8 @@ def test_every_field_accepts_values_inside_its_range(data):
 
 
 def test_known_failures_are_value_errors_with_the_field():
-    cases = [(offload_routing_v2.parallel_env, "max_cycles", math.inf), (offload_routing_v2.parallel_env,
-             "max_cycles", math.nan), (offload_routing_v2.parallel_env, "ratio_levels", math.inf),
+    cases = [(offload_routing_v3.parallel_env, "max_cycles", math.inf), (offload_routing_v3.parallel_env,
+             "max_cycles", math.nan), (offload_routing_v3.parallel_env, "ratio_levels", math.inf),
              (aggregation_v1.env, "sats_per_plane", math.inf), (aggregation_v1.env, "working_sats", math.inf)]
     for make, name, value in cases:
         with pytest.raises(ValueError, match=f"{name}: {value!r} is not allowed; expected an integer in"):
@@ -165,13 +165,13 @@ def test_known_failures_are_value_errors_with_the_field():
 
 @pytest.mark.parametrize("scenario", [["iridium"], {"tiny": 1}, {"tiny"}, None, 3, np.array(["tiny"]), "atlantis"])
 def test_bad_scenarios(scenario):
-    for make in (offload_routing_v2.parallel_env, aggregation_v1.env):
+    for make in (offload_routing_v3.parallel_env, aggregation_v1.env):
         with pytest.raises(ValueError, match="scenario"):
             make(scenario)
 
 
 def test_numpy_scalars_build_both_envs():
-    env = offload_routing_v2.parallel_env("tiny", max_cycles=np.int64(20), dt_s=np.float32(0.05), csat_every=3.0)
+    env = offload_routing_v3.parallel_env("tiny", max_cycles=np.int64(20), dt_s=np.float32(0.05), csat_every=3.0)
     assert env.config.max_cycles == 20 and type(env.config.csat_every) is int
     env = aggregation_v1.env("tiny", sats_per_plane=np.int32(3), plane_altitudes_km=np.array([700.0, 1200.0]))
     assert env.unwrapped.m == 6 and env.unwrapped.config.plane_altitudes_km == (700.0, 1200.0)
@@ -181,7 +181,7 @@ def test_numpy_scalars_build_both_envs():
 
 @cache
 def offload_env():
-    return offload_routing_v2.parallel_env("tiny", max_cycles=10_000)
+    return offload_routing_v3.parallel_env("tiny", max_cycles=10_000)
 
 
 @cache
@@ -291,7 +291,7 @@ def test_aggregation_masked_actions_of_every_integer_type_pass(kind, seed):
 # ------------------------------------------------------------------ reset and calls before it
 
 def test_calls_before_reset_say_reset_first():
-    env = offload_routing_v2.parallel_env("tiny")
+    env = offload_routing_v3.parallel_env("tiny")
     for call in (env.state, env.observation_arrays, lambda: env.step({}),
                  lambda: env.step_arrays(np.zeros(env.sim.n, int))):
         with pytest.raises(ValueError, match=r"call reset\(\) first"):
@@ -304,7 +304,7 @@ def test_calls_before_reset_say_reset_first():
 
 @pytest.mark.parametrize("options", [[("a", 1)], "instance", 3, np.zeros(2)])
 def test_offload_routing_reset_options_that_are_not_a_dict(options):
-    env = offload_routing_v2.parallel_env("tiny")
+    env = offload_routing_v3.parallel_env("tiny")
     with pytest.raises(ValueError, match="options: .* is not a dict"):
         env.reset(seed=0, options=options)
 
@@ -312,7 +312,7 @@ def test_offload_routing_reset_options_that_are_not_a_dict(options):
 @pytest.mark.parametrize("options", [{"seed": 1}, {"working_sats": 2}, {"options": 1}])
 def test_offload_routing_takes_no_reset_options(options):
     # a warning, not an error: PettingZoo's API tests reset with options={"options": 1}
-    env = offload_routing_v2.parallel_env("tiny")
+    env = offload_routing_v3.parallel_env("tiny")
     key = next(iter(options))
     with pytest.warns(UserWarning, match=f"options: unknown key '{key}' ignored; this environment takes no"):
         env.reset(seed=0, options=options)

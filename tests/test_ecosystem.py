@@ -55,12 +55,12 @@ def test_torchrl_rollout_with_masks():
 
     from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
     from leo_envs.wrappers import HoldWhenIdle, ScalarInfos
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchRL notes it was tested with an older PettingZoo
-        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v2.parallel_env("tiny"))), use_mask=True,
+        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v3.parallel_env("tiny"))), use_mask=True,
                                 seed=0)
         td = env.rollout(10)
     assert td.batch_size[0] == 10

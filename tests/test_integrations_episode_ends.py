@@ -13,7 +13,7 @@ import pytest
 from gymnasium.vector import AutoresetMode
 
 import leo_envs  # noqa: F401  (registers the ids here and, by import, in subprocess workers)
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 from leo_envs.wrappers import GymHoldWhenIdle, GymScalarInfos, HoldWhenIdle, ScalarInfos
 
 OFFLOAD_SLOTS = 20  # a short tiny episode (1 s): two ends in ~40 steps
@@ -35,7 +35,7 @@ def test_torchrl_pettingzoo_wrapper_across_episode_ends():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchRL notes it was tested with an older PettingZoo
-        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v2.parallel_env(
+        env = PettingZooWrapper(HoldWhenIdle(ScalarInfos(offload_routing_v3.parallel_env(
             "tiny", max_cycles=OFFLOAD_SLOTS))), use_mask=True, seed=0)
         check_env_specs(env)
         td = env.rollout(2 * OFFLOAD_SLOTS + 5, break_when_any_done=False)  # resets inside the rollout
@@ -103,7 +103,7 @@ def test_supersuit_sb3_ppo_learns_across_episode_ends():
                 self.ends.append(infos)
             return True
 
-    vec = make_sb3_vec_env(offload_routing_v2.parallel_env("tiny", max_cycles=OFFLOAD_SLOTS))
+    vec = make_sb3_vec_env(offload_routing_v3.parallel_env("tiny", max_cycles=OFFLOAD_SLOTS))
     n_agents = vec.num_envs
     model = PPO("MultiInputPolicy", vec, n_steps=32, batch_size=n_agents * 16, n_epochs=1, seed=0, device="cpu")
     cb = EpisodeEnds()

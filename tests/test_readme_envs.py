@@ -8,7 +8,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_offload_routing_example_runs():
     text = README.read_text()
-    code = re.search(r"## offload_routing_v2\s+```python\n(.*?)```", text, re.S).group(1)
+    code = re.search(r"## offload_routing_v3\s+```python\n(.*?)```", text, re.S).group(1)
     code = code.replace('scenario="iridium"', 'scenario="tiny"')  # same code path, a faster constellation
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

@@ -1,4 +1,4 @@
-"""Heuristic baselines for offload_routing_v2: fixed offload ratios with shortest-path routing to the
+"""Heuristic baselines for offload_routing_v3: fixed offload ratios with shortest-path routing to the
 nearest C-Sat, congestion-aware routing with a bisected ratio, and a masked random policy.
 
 Routes come from one Dijkstra (scipy.sparse.csgraph) per slot over the whole constellation, from a

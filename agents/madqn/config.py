@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 @dataclass
 class MADQNConfig:
     scenario: str = "iridium"
-    """offload_routing_v2 scenario to train on"""
+    """offload_routing_v3 scenario to train on"""
     constellation: str | None = None
     """replaces the scenario's constellation: a preset name, a path to a TLE file or TLE text
-    (offload_routing_v2's ``constellation``); domain randomisation then keeps it and draws only the ISL
+    (offload_routing_v3's ``constellation``); domain randomisation then keeps it and draws only the ISL
     power and C-Sat spacing"""
     steps: int = 60_000
     """environment slots to train for"""

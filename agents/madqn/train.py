@@ -1,4 +1,4 @@
-"""Training MADQN on offload_routing_v2, top to bottom: episodes of the env, per-bundle transitions into
+"""Training MADQN on offload_routing_v3, top to bottom: episodes of the env, per-bundle transitions into
 replay, one Double-DQN update per slot, target syncs, CSV + TensorBoard logs, checkpoints at episode
 ends (``--resume`` continues from the last one)."""
 
@@ -23,7 +23,7 @@ from agents.checkpoint import (
     write_snapshot,
 )
 from agents.common import RunLogger, TrainClock, setup_torch, training_seed, training_seed_range
-from leo_envs import __version__, offload_routing_v2
+from leo_envs import __version__, offload_routing_v3
 
 from .agent import N_ROUTE, MADQNAgent
 from .config import MADQNConfig
@@ -88,7 +88,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
     out.mkdir(parents=True, exist_ok=True)
     setup_torch(cfg.seed)
     own = {} if cfg.constellation is None else {"constellation": os.fspath(cfg.constellation)}
-    env = offload_routing_v2.parallel_env(cfg.scenario, **own)
+    env = offload_routing_v3.parallel_env(cfg.scenario, **own)
     own_rate = env.config.task_rate_hz
     variants = {}  # domain randomisation: one env per (ISL power, C-Sat spacing), built on first use
     agent = MADQNAgent(env.sim.obs_dim, cfg)
@@ -111,7 +111,7 @@ def train(cfg: MADQNConfig, out: Path, resume: bool = False, progress: bool = Tr
             key = (constellation, float(rate), float(rng.choice(cfg.isl_tx_power_choices)),
                    int(rng.choice(cfg.csat_every_choices)))
             if key not in variants:
-                variants[key] = offload_routing_v2.parallel_env(
+                variants[key] = offload_routing_v3.parallel_env(
                     cfg.scenario, constellation=key[0], task_rate_hz=key[1], isl_tx_power_w=key[2],
                     csat_every=key[3])
             env = variants[key]

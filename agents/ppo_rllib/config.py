@@ -1,4 +1,4 @@
-"""RLlib PPO hyper-parameters for offload_routing_v2 (one dataclass, a docstring per field).
+"""RLlib PPO hyper-parameters for offload_routing_v3 (one dataclass, a docstring per field).
 
 Issue 29: ppo_rllib scored 8.93 s mean_task_cost_s on iridium, worse than random (7.10 s). The cause was the
 scale of the rewards against RLlib's value loss clip (``reward_scale``, ``vf_clip_param``): every row's value
@@ -19,7 +19,7 @@ class PPORLlibConfig:
     """Config fields a resumed run may set differently from the run it continues (budget and resources)."""
 
     scenario: str = "iridium"
-    """offload_routing_v2 scenario to train on"""
+    """offload_routing_v3 scenario to train on"""
     steps: int = 19_200
     """environment steps (slots; each one step of every satellite) to train for; training stops after the
     first iteration that reaches them, so the last iteration may overshoot by less than ``train_batch``.

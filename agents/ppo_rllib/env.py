@@ -1,4 +1,4 @@
-"""The training env of ppo_rllib: offload_routing_v2 as ``agents.rllib_support`` gives it to RLlib, with the
+"""The training env of ppo_rllib: offload_routing_v3 as ``agents.rllib_support`` gives it to RLlib, with the
 policy's masks (``policy_mask``), every reset seeded from the run's block of training seeds, and a callback
 that reports which seeds were used.
 
@@ -94,7 +94,7 @@ def make_training_env(config) -> ParallelPettingZooEnv:
     ``num_workers``) holds ``parallel_env``'s keywords plus ``seed_start``, the first training seed of
     this (segment of the) run, ``allow_hold`` (``policy_mask``), ``skip_idle`` and ``reward_scale``
     (``TrainingView``, ``reward_factor``)."""
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
 
     kwargs = dict(config)
     scenario = kwargs.pop("scenario", "iridium")
@@ -104,7 +104,7 @@ def make_training_env(config) -> ParallelPettingZooEnv:
     reward_scale = float(kwargs.pop("reward_scale", 1.0))
     worker = int(getattr(config, "worker_index", 0) or 0)
     runners = int(getattr(config, "num_workers", 0) or 0)
-    env = SeededResets(offload_routing_v2.parallel_env(scenario, **kwargs), seed_start + worker, runners + 1)
+    env = SeededResets(offload_routing_v3.parallel_env(scenario, **kwargs), seed_start + worker, runners + 1)
     factor = reward_factor(env.unwrapped.config.reward_mode, reward_scale, len(env.possible_agents))
     return ParallelPettingZooEnv(TrainingView(env, allow_hold, skip_idle, factor))
 

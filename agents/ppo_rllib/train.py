@@ -1,4 +1,4 @@
-"""Training ppo_rllib on offload_routing_v2: RLlib's PPO (new API stack), every satellite on one shared
+"""Training ppo_rllib on offload_routing_v3: RLlib's PPO (new API stack), every satellite on one shared
 policy with masked logits, sampled by Ray env runners.
 
 Ray is started locally (``ray.init(address="local")``, one CPU per env runner) unless ``cfg.address`` names
@@ -130,9 +130,9 @@ def sampled_rows(result: dict) -> int | None:
 
 def n_satellites(cfg: PPORLlibConfig) -> int:
     """The number of satellites (agents) of ``cfg.scenario``: an env step is that many agent steps."""
-    from leo_envs import offload_routing_v2
+    from leo_envs import offload_routing_v3
 
-    return len(offload_routing_v2.parallel_env(cfg.scenario).possible_agents)
+    return len(offload_routing_v3.parallel_env(cfg.scenario).possible_agents)
 
 
 def result_row(result: dict, counters: dict, wall_s: float) -> dict:

@@ -1,4 +1,4 @@
-"""MaskablePPO (sb3-contrib) with parameter sharing on offload_routing_v2: hyper-parameters, one docstring per
+"""MaskablePPO (sb3-contrib) with parameter sharing on offload_routing_v3: hyper-parameters, one docstring per
 field (CleanRL style; PPO's own fields are documented in ``agents.sb3_training.PPOHyperparameters``). The
 defaults were picked by measurement on iridium (see ``agents.ppo_sb3.train``)."""
 
@@ -12,7 +12,7 @@ from agents.sb3_training import PPOHyperparameters
 @dataclass
 class PPOSB3Config(PPOHyperparameters):
     scenario: str = "iridium"
-    """offload_routing_v2 scenario to train on"""
+    """offload_routing_v3 scenario to train on"""
     steps: int = 20_000
     """env steps (slots) to train for. One slot is one agent-step per satellite: SB3's ``total_timesteps``
     (logged as ``time/total_timesteps``, ``timesteps`` in meta.json) counts agent-steps, ``steps`` x the

@@ -1,4 +1,4 @@
-"""Training sb3-contrib's MaskablePPO on offload_routing_v2 with parameter sharing: every satellite is a row of
+"""Training sb3-contrib's MaskablePPO on offload_routing_v3 with parameter sharing: every satellite is a row of
 one native SB3 vector env over one env (``agents.sb3_offload_vec_env.OffloadRoutingVecEnv``, through the env's
 ``step_arrays``), all rows share one policy, and MaskablePPO samples from the masks it gets from the vector
 env's ``action_masks()``, so no masked action is ever played; a row with nothing to decide allows hold only
@@ -22,7 +22,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 from agents.sb3_offload_vec_env import OffloadRoutingVecEnv
 from agents.sb3_training import EpisodeSeeds, train_sb3
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 
 from .config import PPOSB3Config
 
@@ -37,7 +37,7 @@ class SharedMaskablePPO(MaskablePPO):
 
 def training_env(cfg: PPOSB3Config):
     overrides = {} if cfg.max_cycles is None else {"max_cycles": cfg.max_cycles}
-    return offload_routing_v2.parallel_env(cfg.scenario, reward_mode=cfg.reward_mode, **overrides)
+    return offload_routing_v3.parallel_env(cfg.scenario, reward_mode=cfg.reward_mode, **overrides)
 
 
 def build(cfg: PPOSB3Config):

@@ -1,4 +1,4 @@
-"""The spec of offload_routing_v2 (PettingZoo): MADQN, the shortest-path baselines, the delay CDF and the
+"""The spec of offload_routing_v3 (PettingZoo): MADQN, the shortest-path baselines, the delay CDF and the
 calibration against the offloading paper."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 from agents.baselines import OFFLOAD_ROUTING_BASELINES, make_offload_routing_baseline
 from agents.checkpoint import read_model
 from agents.specs.base import EnvDocs, EnvSpec, EpisodeResult, LearnerSpec, mean_halfwidth, play_parallel
-from leo_envs import OFFLOAD_ROUTING_ID, offload_routing_v2
+from leo_envs import OFFLOAD_ROUTING_ID, offload_routing_v3
 from leo_envs.envs.offload_routing import SCENARIOS, OffloadRoutingEnv
 from leo_envs.envs.offload_routing.config import RANGES, OffloadRoutingConfig
 from leo_envs.envs.offload_routing.types import DONE
@@ -23,7 +23,7 @@ PPO_FULL_STEPS = 153_600
 
 
 def make(scenario: str):
-    return offload_routing_v2.parallel_env(scenario)
+    return offload_routing_v3.parallel_env(scenario)
 
 
 def run_episode(env, policy, seed: int) -> EpisodeResult:
@@ -80,7 +80,7 @@ PAPER = {"full_local": {"mean_delay_s": 1.84, "p95_delay_s": 2.31, "peak_isl_uti
 
 
 def calibration_episode(name: str, seed: int, scenario: str) -> dict:
-    env = offload_routing_v2.parallel_env(scenario)
+    env = offload_routing_v3.parallel_env(scenario)
     return play_parallel(env, make_offload_routing_baseline(name, env, seed=seed), seed)
 
 
@@ -107,7 +107,7 @@ FRAME_SCENARIO, FRAME_SEED, FRAME_SLOTS = "iridium", 0, 300
 
 def docs_frame() -> np.ndarray:
     """Iridium under the congestion-aware baseline, 15 s (300 slots) into the episode of seed 0."""
-    env = offload_routing_v2.parallel_env(FRAME_SCENARIO, render_mode="rgb_array")
+    env = offload_routing_v3.parallel_env(FRAME_SCENARIO, render_mode="rgb_array")
     obs, _ = env.reset(seed=FRAME_SEED)
     policy = make_offload_routing_baseline("congestion_aware", env, seed=FRAME_SEED)
     for _ in range(FRAME_SLOTS):
@@ -118,13 +118,13 @@ def docs_frame() -> np.ndarray:
 
 
 DOCS = EnvDocs(
-    title="offload_routing_v2: offloading and routing (PettingZoo)",
+    title="offload_routing_v3: offloading and routing (PettingZoo)",
     env_class=OffloadRoutingEnv,
     usage='''import pettingzoo
 import leo_envs  # registers the ids
 
-env = pettingzoo.make("parallel", "leo_envs/OffloadRouting-v2", scenario="tiny")
-# or: from leo_envs import offload_routing_v2; env = offload_routing_v2.parallel_env("tiny")
+env = pettingzoo.make("parallel", "leo_envs/OffloadRouting-v3", scenario="tiny")
+# or: from leo_envs import offload_routing_v3; env = offload_routing_v3.parallel_env("tiny")
 observations, infos = env.reset(seed=0)
 actions = {agent: env.action_space(agent).sample(observations[agent]["action_mask"]) for agent in env.agents}
 observations, rewards, terminations, truncations, infos = env.step(actions)''',

@@ -1,4 +1,4 @@
-"""MAPPO, IPPO and QMIX on offload_routing_v2 with TorchRL's own losses (``ClipPPOLoss``, ``QMixerLoss``),
+"""MAPPO, IPPO and QMIX on offload_routing_v3 with TorchRL's own losses (``ClipPPOLoss``, ``QMixerLoss``),
 starting from BenchMARL 1.5.2's hyper-parameters (every change measured in docs/marl_harness.md), on the native
 env ``agents.torchrl_env``.
 

@@ -18,7 +18,7 @@ class MARLConfig:
     """Config fields a resumed run may set differently from the run it continues (budget and resources)."""
 
     scenario: str = "iridium"
-    """offload_routing_v2 scenario to train on"""
+    """offload_routing_v3 scenario to train on"""
     steps: int = 60_000
     """environment steps (slots; each one step of every satellite, so ``steps x satellites`` agent-steps) to
     train for; training stops after the first iteration that reaches them (whole iterations of

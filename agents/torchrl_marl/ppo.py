@@ -1,4 +1,4 @@
-"""MAPPO and IPPO on offload_routing_v2, top to bottom: play episodes with the shared masked policy, and every
+"""MAPPO and IPPO on offload_routing_v3, top to bottom: play episodes with the shared masked policy, and every
 ``rollout_frames`` slots GAE on what was collected (per satellite: on "hop" each has its own rewards and, for
 MAPPO, its own output of the centralised critic) and ``minibatch_iters`` clipped-PPO gradient steps on
 minibatches of frames; log and snapshot after each iteration of whole episodes.

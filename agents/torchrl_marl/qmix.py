@@ -1,4 +1,4 @@
-"""QMIX on offload_routing_v2, top to bottom: play episodes epsilon-greedy over the allowed actions and, every
+"""QMIX on offload_routing_v3, top to bottom: play episodes epsilon-greedy over the allowed actions and, every
 ``rollout_frames`` slots, store the frames in a replay buffer and take ``updates_per_batch`` steps of TorchRL's
 ``QMixerLoss`` (TD(0) on the mixed team value, a target network updated softly); log and snapshot after each
 iteration of whole episodes. The mixer learns from the team reward whatever ``reward_mode`` (on "hop" the

@@ -13,7 +13,7 @@ from agents.madqn.network import QNetwork, numpy_forward
 from agents.madqn.replay import FIELDS, ReplayBuffer
 from agents.madqn.train import train
 from agents.registry import load_policy
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO
 
 TINY = dict(scenario="tiny", learning_starts=64, batch_size=32, target_sync=50, checkpoint_every=200, randomize=False)
@@ -45,7 +45,7 @@ def test_double_dqn_target_by_hand():
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.floats(0.0, 1.0))
 def test_masked_actions_are_never_chosen(seed, epsilon):
-    env = offload_routing_v2.parallel_env("tiny")
+    env = offload_routing_v3.parallel_env("tiny")
     rng = np.random.default_rng(seed)
     agent = MADQNAgent(env.sim.obs_dim, MADQNConfig(hidden=16))
     obs = rng.random((36, env.sim.obs_dim)).astype(np.float32)
@@ -80,7 +80,7 @@ def test_same_seed_same_first_200_updates_and_resume_continues(tmp_path):
 
 def test_save_load_gives_identical_greedy_actions(tmp_path):
     train(MADQNConfig(steps=200, **TINY), tmp_path, progress=False)
-    env = offload_routing_v2.parallel_env("tiny")
+    env = offload_routing_v3.parallel_env("tiny")
     policy = load_policy(tmp_path, env)
     state = read_checkpoint(tmp_path).torch("learner.pt")
     twin = MADQNAgent(env.sim.obs_dim, MADQNConfig(**TINY))
@@ -95,7 +95,7 @@ def test_save_load_gives_identical_greedy_actions(tmp_path):
 
 
 def test_bisection_balances_local_and_offloaded_finish():
-    env = offload_routing_v2.parallel_env("tiny")
+    env = offload_routing_v3.parallel_env("tiny")
     agent = MADQNAgent(env.sim.obs_dim, MADQNConfig(hidden=8))
     with torch.no_grad():  # Q(o, a) = 2 s x (head bundle size / D): offloading D costs 2 s
         for p in agent.online.parameters():

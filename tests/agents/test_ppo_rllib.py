@@ -1,4 +1,4 @@
-"""ppo_rllib: RLlib PPO with one shared, masked policy on offload_routing_v2, through train.py and evaluate's
+"""ppo_rllib: RLlib PPO with one shared, masked policy on offload_routing_v3, through train.py and evaluate's
 loader. One training run (Ray is the cost: about 10 s to start and as much to build the algorithm), resumed
 once; the rest needs no Ray."""
 
@@ -16,7 +16,7 @@ from agents.common import training_seed_range  # noqa: E402
 from agents.ppo_rllib.config import PPORLlibConfig  # noqa: E402
 from agents.ppo_rllib.env import SeededResets, TrainingView, policy_mask, reward_factor  # noqa: E402
 from agents.registry import load_policy  # noqa: E402
-from leo_envs import offload_routing_v2  # noqa: E402
+from leo_envs import offload_routing_v3  # noqa: E402
 
 # tiny with 220-slot episodes (past one TTL, so the headline metric is scored); one env runner, 220 env
 # steps an iteration: every iteration ends an episode
@@ -31,19 +31,19 @@ def test_policy_mask_hold_only_when_idle_unless_allowed():
 
 
 def test_seeded_resets_ignore_the_given_seed():
-    env = SeededResets(offload_routing_v2.parallel_env("tiny", max_cycles=5), first=10**8 + 2, stride=3)
+    env = SeededResets(offload_routing_v3.parallel_env("tiny", max_cycles=5), first=10**8 + 2, stride=3)
     firsts = []
     for seed in (0, 0, None):
         obs, _ = env.reset(seed=seed)
         firsts.append(env.reset_seed)
     assert firsts == [10**8 + 2, 10**8 + 5, 10**8 + 8]
-    ref = offload_routing_v2.parallel_env("tiny", max_cycles=5)
+    ref = offload_routing_v3.parallel_env("tiny", max_cycles=5)
     ref_obs, _ = ref.reset(seed=10**8 + 8)
     assert all(np.array_equal(obs[a]["observation"], ref_obs[a]["observation"]) for a in ref.possible_agents)
 
 
 def test_training_view_shows_the_satellites_with_a_choice_and_everyone_at_the_end():
-    view = TrainingView(SeededResets(offload_routing_v2.parallel_env("tiny", max_cycles=40), 10**8, 1),
+    view = TrainingView(SeededResets(offload_routing_v3.parallel_env("tiny", max_cycles=40), 10**8, 1),
                         allow_hold=False)
     obs, infos = view.reset()
     shown, steps = [], 0
@@ -67,7 +67,7 @@ def test_rllib_episodes_keep_every_reward_of_a_skip_idle_agent():
     episode truncated on the final observation (GAE bootstraps from it). No Ray runtime needed."""
     from ray.rllib.env.multi_agent_episode import MultiAgentEpisode
 
-    env = SeededResets(offload_routing_v2.parallel_env("tiny", reward_mode="hop", max_cycles=120), 10**8, 1)
+    env = SeededResets(offload_routing_v3.parallel_env("tiny", reward_mode="hop", max_cycles=120), 10**8, 1)
     view = TrainingView(env, allow_hold=False, reward_factor=0.1)
     rng = np.random.default_rng(1)
     obs, infos = view.reset()
@@ -94,7 +94,7 @@ def test_rllib_episodes_keep_every_reward_of_a_skip_idle_agent():
 def _decision_returns(mode: str, cfg: PPORLlibConfig, slots: int) -> np.ndarray:
     """Every decision's discounted return (``cfg.gamma`` per decision, as RLlib's GAE discounts a
     ``skip_idle`` agent's steps) in one tiny episode of random masked play, with the rewards RLlib sees."""
-    env = SeededResets(offload_routing_v2.parallel_env("tiny", reward_mode=mode, max_cycles=slots), 10**8, 1)
+    env = SeededResets(offload_routing_v3.parallel_env("tiny", reward_mode=mode, max_cycles=slots), 10**8, 1)
     view = TrainingView(env, cfg.allow_hold, cfg.skip_idle,
                         reward_factor(mode, cfg.reward_scale, len(env.possible_agents)))
     rng = np.random.default_rng(0)
@@ -133,7 +133,7 @@ def test_default_reward_scale_leaves_the_value_loss_unclipped(mode):
     assert np.mean(np.abs(returns)) > 0.1  # not scaled into nothing either
     # the old setting (the env's rewards as they are, a clip of 10): most rows clipped. The play does not
     # depend on the rewards, so the unscaled returns are these over the factor
-    satellites = len(offload_routing_v2.parallel_env("tiny").possible_agents)
+    satellites = len(offload_routing_v3.parallel_env("tiny").possible_agents)
     unscaled = returns / reward_factor(mode, cfg.reward_scale, satellites)
     assert np.mean(unscaled**2 < 10.0) < 0.5
 
@@ -175,7 +175,7 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
     meta = read_model(run).meta
     assert meta["agent"] == "ppo_rllib" and meta["env"] == "offload_routing"
     assert meta["step"] == 440 and meta["iteration"] == 2 and meta["episode"] == 2
-    satellites = len(offload_routing_v2.parallel_env("tiny").possible_agents)
+    satellites = len(offload_routing_v3.parallel_env("tiny").possible_agents)
     assert meta["agent_steps"] == 440 * satellites and 0 < meta["decisions"] < meta["agent_steps"]
     assert meta["agent_steps_per_s"] == pytest.approx(meta["agent_steps"] / meta["train_wall_s"], rel=1e-3)
     assert meta["library"] == "ray[rllib]" and meta["library_version"] == ray.__version__
@@ -202,7 +202,7 @@ def test_train_evaluate_resume(tmp_path, monkeypatch):
 
     # evaluate.py's loader: no Ray runtime, no pickle; greedy and sampled play never take a masked action,
     # and a sampled episode replays from its seed
-    env = offload_routing_v2.parallel_env("tiny", max_cycles=120)
+    env = offload_routing_v3.parallel_env("tiny", max_cycles=120)
     monkeypatch.setattr(pickle, "load", _forbidden)
     monkeypatch.setattr(pickle, "loads", _forbidden)
     played = {}

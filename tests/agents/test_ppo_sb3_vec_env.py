@@ -1,4 +1,4 @@
-"""``agents.sb3_offload_vec_env.OffloadRoutingVecEnv`` (one offload_routing_v2 env, one SB3 vector-env row per
+"""``agents.sb3_offload_vec_env.OffloadRoutingVecEnv`` (one offload_routing_v3 env, one SB3 vector-env row per
 satellite) and ``ppo_sb3`` (sb3-contrib's MaskablePPO on it), on ``tiny`` with short episodes:
 
 - sanity checks in the spirit of SB3's env checker (there is none for a ``VecEnv``): spaces, dtypes, shapes,
@@ -32,7 +32,7 @@ from agents.ppo_sb3.train import build  # noqa: E402
 from agents.sb3_callbacks import EpisodeMetrics  # noqa: E402
 from agents.sb3_offload_vec_env import OffloadRoutingVecEnv  # noqa: E402
 from agents.sb3_training import EpisodeSeeds  # noqa: E402
-from leo_envs import offload_routing_v2  # noqa: E402
+from leo_envs import offload_routing_v3  # noqa: E402
 from leo_envs.envs.offload_routing.env import OffloadRoutingEnv  # noqa: E402
 from leo_envs.wrappers import hold_when_idle  # noqa: E402
 
@@ -41,7 +41,7 @@ RUN_SEED = 3
 
 
 def tiny(**overrides) -> OffloadRoutingEnv:
-    return offload_routing_v2.parallel_env("tiny", **{"max_cycles": SLOTS, **overrides})
+    return offload_routing_v3.parallel_env("tiny", **{"max_cycles": SLOTS, **overrides})
 
 
 def random_allowed(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:

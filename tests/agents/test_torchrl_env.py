@@ -1,4 +1,4 @@
-"""The native TorchRL env of offload_routing_v2 (agents/torchrl_env.py): specs, masks, resets, episode metrics and
+"""The native TorchRL env of offload_routing_v3 (agents/torchrl_env.py): specs, masks, resets, episode metrics and
 seeding, on ``tiny`` with 30-slot episodes."""
 
 import numpy as np
@@ -16,7 +16,7 @@ from agents.torchrl_env import (  # noqa: E402
     episode_metrics,
     idle_rows,
 )
-from leo_envs import offload_routing_v2  # noqa: E402
+from leo_envs import offload_routing_v3  # noqa: E402
 
 CYCLES = 30
 STEPS = 2 * CYCLES + 10  # two episode ends and part of a third episode
@@ -60,7 +60,7 @@ def test_rollout_across_episode_ends_plays_allowed_actions_and_resets():
     # replay each episode's actions on a PettingZoo env reset with the same seed: same observations, same metrics
     seeds = reset_seeds(1, 3)
     for episode, start in enumerate((0, CYCLES)):
-        pz = offload_routing_v2.parallel_env("tiny", max_cycles=CYCLES)
+        pz = offload_routing_v3.parallel_env("tiny", max_cycles=CYCLES)
         pz.reset(seed=seeds[episode])
         obs, _ = pz.observation_arrays()
         np.testing.assert_array_equal(td["agents", "observation"][start].numpy(), obs)  # a fresh episode
@@ -94,7 +94,7 @@ def test_hop_rewards_pass_through_per_satellite_and_sum_to_the_team_reward():
     assert bool((team == team[..., :1, :]).all())  # the same for every satellite
     assert not bool((hop == hop[..., :1, :]).all())  # each satellite its own
     torch.testing.assert_close(hop.sum(-2), team[..., 0, :], rtol=1e-4, atol=1e-3)
-    pz = offload_routing_v2.parallel_env("tiny", max_cycles=CYCLES, reward_mode="hop")
+    pz = offload_routing_v3.parallel_env("tiny", max_cycles=CYCLES, reward_mode="hop")
     pz.reset(seed=reset_seeds(2, 1)[0])
     for t in range(CYCLES):  # the env's own per-satellite rewards, unchanged
         reward = pz.step_arrays(td["agents", "action"][t].numpy())[2]
@@ -170,7 +170,7 @@ def test_learner_trains_resumes_bit_for_bit_and_evaluates(agent, tmp_path):
     rows = (tmp_path / "cut" / "progress.csv").read_text().splitlines()
     assert len(rows) == 3 and "mean_task_cost_s" in rows[0]  # a header and one row per iteration
 
-    env = offload_routing_v2.parallel_env("tiny", max_cycles=CYCLES)
+    env = offload_routing_v3.parallel_env("tiny", max_cycles=CYCLES)
     policy = load_policy(tmp_path / "whole", env)
     assert policy.name == agent
     policy.reset(0)

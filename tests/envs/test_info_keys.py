@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import leo_envs  # noqa: F401  (registers the ids)
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 from leo_envs.envs.aggregation import AggregationEnv
 from leo_envs.envs.offload_routing.dynamics import percentile
 from leo_envs.envs.offload_routing.types import DONE, DROPPED
@@ -52,7 +52,7 @@ def offload_episodes(env, episodes: int, seed: int = 0):
 
 
 def test_offload_routing_info_keys_and_types_identical_at_every_step():
-    env = offload_routing_v2.parallel_env("tiny", max_cycles=120, isl_mtbf_s=60.0, sat_mtbf_s=600.0, ttl_s=2.0)
+    env = offload_routing_v3.parallel_env("tiny", max_cycles=120, isl_mtbf_s=60.0, sat_mtbf_s=600.0, ttl_s=2.0)
     episodes = offload_episodes(env, 2)
     ref = signature(episodes[0][0]["sat_0"])
     for key in (*OFFLOAD_METRICS, "rewards", "transitions", "masked_actions", "t_s", "metrics_final"):
@@ -119,7 +119,7 @@ def reference_metrics(sim) -> dict:
                                          ("iridium", {"max_cycles": 500}),
                                          ("starlink_shell1", {"max_cycles": 60})])  # every port exists
 def test_offload_routing_running_metrics_equal_the_reference_to_the_bit(scenario, kw):
-    env = offload_routing_v2.parallel_env(scenario, **kw)
+    env = offload_routing_v3.parallel_env(scenario, **kw)
     env.reset(seed=4)
     rng = np.random.default_rng(4)
     checked = 0
@@ -142,7 +142,7 @@ def test_percentile_is_numpys_to_the_bit():
 
 
 def test_offload_routing_wrappers_keep_keys_and_never_an_all_zero_mask():
-    env = HoldWhenIdle(ScalarInfos(offload_routing_v2.parallel_env("tiny", max_cycles=40)))
+    env = HoldWhenIdle(ScalarInfos(offload_routing_v3.parallel_env("tiny", max_cycles=40)))
     episodes = offload_episodes(env, 2, seed=3)
     ref = signature(episodes[0][0]["sat_0"])
     assert "metrics_final" in ref and "rewards" not in ref and "transitions" not in ref

@@ -7,13 +7,13 @@ import pytest
 from pettingzoo.test import api_test, max_cycles_test, parallel_api_test, render_test, seed_test
 
 import leo_envs
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 from leo_envs.envs.offload_routing import COMPUTE, FIRST_PORT, FIRST_RATIO, HOLD
 from leo_envs.envs.offload_routing.types import DONE
 
 
 def tiny(**kw):
-    return offload_routing_v2.parallel_env("tiny", **kw)
+    return offload_routing_v3.parallel_env("tiny", **kw)
 
 
 def masked_random(env, rng):
@@ -27,28 +27,28 @@ def test_parallel_api():
 
 
 def test_aec_api():
-    api_test(offload_routing_v2.env("tiny", max_cycles=60), num_cycles=100)
+    api_test(offload_routing_v3.env("tiny", max_cycles=60), num_cycles=100)
 
 
 def test_seed():
-    seed_test(lambda: offload_routing_v2.env("tiny", max_cycles=80), num_cycles=80)
+    seed_test(lambda: offload_routing_v3.env("tiny", max_cycles=80), num_cycles=80)
 
 
 def test_max_cycles():
     class Mod:
         @staticmethod
         def parallel_env(**kw):
-            return offload_routing_v2.parallel_env("tiny", **kw)
+            return offload_routing_v3.parallel_env("tiny", **kw)
 
         @staticmethod
         def env(**kw):
-            return offload_routing_v2.env("tiny", **kw)
+            return offload_routing_v3.env("tiny", **kw)
 
     max_cycles_test(Mod)
 
 
 def test_render_rgb_array():
-    render_test(lambda render_mode=None: offload_routing_v2.env("tiny", render_mode=render_mode, max_cycles=3))
+    render_test(lambda render_mode=None: offload_routing_v3.env("tiny", render_mode=render_mode, max_cycles=3))
     env = tiny(render_mode="rgb_array")
     env.reset(seed=0)
     frame = env.render()
@@ -56,8 +56,8 @@ def test_render_rgb_array():
 
 
 def test_registry_and_module_forms_agree():
-    assert leo_envs.OFFLOAD_ROUTING_ID == "leo_envs/OffloadRouting-v2"
-    penv = pettingzoo.make("parallel", "leo_envs/OffloadRouting-v2", scenario="tiny")
+    assert leo_envs.OFFLOAD_ROUTING_ID == "leo_envs/OffloadRouting-v3"
+    penv = pettingzoo.make("parallel", "leo_envs/OffloadRouting-v3", scenario="tiny")
     menv = tiny()
     o1, _ = penv.reset(seed=3)
     o2, _ = menv.reset(seed=3)
@@ -242,12 +242,12 @@ def test_bad_config_raises_naming_the_field(kw, field):
     with pytest.raises(ValueError, match=field):
         tiny(**kw)
     with pytest.raises(ValueError, match="scenario"):
-        offload_routing_v2.parallel_env("atlantis")
+        offload_routing_v3.parallel_env("atlantis")
 
 
 def test_scenarios_listed_and_starlink_builds():
     assert {"tiny", "iridium", "starlink_shell1"} <= set(leo_envs.scenarios()["offload_routing"])
-    env = offload_routing_v2.parallel_env("starlink_shell1", max_cycles=3)
+    env = offload_routing_v3.parallel_env("starlink_shell1", max_cycles=3)
     obs, _ = env.reset(seed=0)
     assert len(obs) == 1584
     assert env.state().shape == env.state_space.shape
@@ -303,8 +303,9 @@ def test_earlier_versions_name_the_current_one():
 
     import leo_envs
 
-    with pytest.raises(DeprecatedEnv, match="offload_routing_v2"):
-        leo_envs.offload_routing_v1.parallel_env(scenario="tiny")
+    for old in (leo_envs.offload_routing_v1, leo_envs.offload_routing_v2):
+        with pytest.raises(DeprecatedEnv, match="offload_routing_v3"):
+            old.parallel_env(scenario="tiny")
     with pytest.raises(AttributeError):
         leo_envs.offload_routing_v9  # noqa: B018
-    assert leo_envs.offload_routing_v2.parallel_env("tiny").metadata["name"] == "offload_routing_v2"
+    assert leo_envs.offload_routing_v3.parallel_env("tiny").metadata["name"] == "offload_routing_v3"

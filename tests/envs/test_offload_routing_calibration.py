@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from agents.baselines import make_offload_routing_baseline
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 
 SEEDS = (0, 1, 2)
 
 
 def episode_metrics(name: str, seed: int) -> dict:
-    env = offload_routing_v2.parallel_env("iridium")
+    env = offload_routing_v3.parallel_env("iridium")
     obs, _ = env.reset(seed=seed)
     policy = make_offload_routing_baseline(name, env, seed=seed)
     while env.agents:

@@ -1,4 +1,4 @@
-"""offload_routing_v2 on TLE constellations: the same env as the preset it was exported from, and
+"""offload_routing_v3 on TLE constellations: the same env as the preset it was exported from, and
 full episodes on sets with holes or a decayed satellite."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agents.baselines.offload_routing import make_offload_routing_baseline
-from leo_envs import offload_routing_v2
+from leo_envs import offload_routing_v3
 from leo_envs.core import Constellation
 
 DATA = Path(__file__).parent.parent / "data" / "tle"
@@ -19,7 +19,7 @@ KEYS = ("mean_task_cost_s", "total_cost_s", "mean_delay_s", "completion_rate", "
 
 
 def _env(scenario: str, **kw):
-    return offload_routing_v2.parallel_env(scenario, **kw)
+    return offload_routing_v3.parallel_env(scenario, **kw)
 
 
 @pytest.mark.parametrize("scenario", ["tiny", "iridium", "starlink_shell1"])

@@ -1,4 +1,4 @@
-"""Scenario of offload_routing_v2: every field with its unit, and the named presets."""
+"""Scenario of offload_routing_v3: every field with its unit, and the named presets."""
 
 from __future__ import annotations
 

@@ -105,7 +105,7 @@ def percentile(x: np.ndarray, q: float) -> float:
 
 
 class OffloadRoutingSim:
-    """The simulator behind ``offload_routing_v2`` (usable on its own, without PettingZoo).
+    """The simulator behind ``offload_routing_v3`` (usable on its own, without PettingZoo).
 
     Read it through ``state`` (an ``OffloadRoutingState``), ``obs`` / ``mask``, ``reward``, ``terms``,
     ``metrics()`` and ``accounting()``; the other attributes are its working arrays."""
@@ -210,7 +210,7 @@ class OffloadRoutingSim:
             self._return_from_down_links(went_down, t)
         if not np.array_equal(old_up, link_up) or not hasattr(self, "hops_to_csat"):
             self._hop_distances()
-        if link_up.any():  # a typical hop of the moment, for the hand-over credit's estimate
+        if link_up.any():  # a typical hop of the moment, for the hand-over value's estimate
             self._s_per_bit_hop = float(np.mean(1.0 / self.capacity[link_up]))
             self._prop_s_hop = float(np.mean(self.prop_s[link_up]))
         else:
@@ -280,6 +280,10 @@ class OffloadRoutingSim:
 
     def holders(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The open parts of tasks ``idx``: (position in ``idx``, holder, equal share of the task)."""
+        return self._parts(idx)[:3]
+
+    def _parts(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``holders`` plus whether each part is a bundle (else the RS-Sat's undecided task or local part)."""
         tk, b = self.tasks, self.bundles
         pending = tk.status[idx] == PENDING
         local = tk.local_open[idx]
@@ -291,9 +295,10 @@ class OffloadRoutingSim:
         alone = parts == 0  # not reached for tasks in the system; charged to the RS-Sat if it were
         own = pending | local | alone
         pos = np.concatenate([np.flatnonzero(own), np.flatnonzero(has_b)])
+        is_bundle = np.arange(pos.size) >= own.sum()
         agent = np.concatenate([tk.origin[idx[own]], b.node[bi[has_b]]])
         share = 1.0 / np.maximum(parts, 1)[pos]  # an undecided task has no local part: one share per part
-        return pos, agent, share
+        return pos, agent, share, is_bundle
 
     def _drop_tasks(self, idx: np.ndarray, reason: int, t: float, unique: bool = False) -> None:
         """Drop tasks ``idx`` (those still in the system) with every open part: undecided tasks, local
@@ -431,7 +436,7 @@ class OffloadRoutingSim:
         self.slot = slot = SlotRecord(t, t2)
         # who holds each task in the system during the slot: decided by the actions just applied
         in_system = self.open_tasks
-        pos, slot.held_agent, slot.held_share = self._payers(in_system)
+        pos, slot.held_agent, slot.held_share, slot.held_from, slot.held_until = self._holding_payers(in_system)
         slot.held_task = in_system[pos]
         self.steps += 1
         if self.steps % self.topo_every == 0:
@@ -444,6 +449,8 @@ class OffloadRoutingSim:
             slot.held_task = np.concatenate([slot.held_task, new])
             slot.held_agent = np.concatenate([slot.held_agent, self.tasks.origin[new]])
             slot.held_share = np.concatenate([slot.held_share, np.ones(new.size)])
+            slot.held_from = np.concatenate([slot.held_from, np.full(new.size, -np.inf)])
+            slot.held_until = np.concatenate([slot.held_until, np.full(new.size, np.inf)])
         self.t = t2
         self._observe()
         self._charge(slot)
@@ -469,6 +476,23 @@ class OffloadRoutingSim:
         if self.cfg.reward_mode == "hop":
             return self.holders(idx)
         return np.arange(idx.size), self.tasks.origin[idx], np.ones(idx.size)
+
+    def _holding_payers(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Who pays the holding cost of tasks ``idx`` in this slot: (position in ``idx``, payer, share,
+        window start, window end). Per-agent credit: the RS-Sat alone while the task is undecided or its
+        local part is open, then the bundle's holder. A task costs the later of its parts' finishes, so
+        the bundle's holders pay only for the time the offloaded part outlasts the local one. Team credit:
+        the RS-Sat, the whole slot."""
+        if self.cfg.reward_mode != "hop":
+            pos, agent, share = self._payers(idx)
+            return pos, agent, share, np.full(pos.size, -np.inf), np.full(pos.size, np.inf)
+        pos, agent, _, is_bundle = self._parts(idx)
+        task = idx[pos]
+        local = self.tasks.local_open[task]
+        split = self.tasks.local_finish[task]
+        end = np.where(local & ~is_bundle, split, np.inf)
+        start = np.where(local & is_bundle, split, -np.inf)
+        return pos, agent, np.ones(pos.size), start, end
 
     def _new_bundles(self, tasks_idx: np.ndarray, nodes: np.ndarray, bits: np.ndarray, t: float) -> None:
         b = self.bundles
@@ -590,13 +614,26 @@ class OffloadRoutingSim:
         ok = due[~full]
         if self.cfg.reward_mode == "hop" and ok.size:
             receiver = nxt[~full]
-            to_go = bundle_to_go_s(b.bits[ok], self.hops_to_csat[receiver], self._s_per_bit_hop, self._prop_s_hop,
-                                   self.cfg)
-            self.slot.handovers.append((b.node[ok].copy(), receiver, to_go))
+            self.slot.handovers.append((b.node[ok].copy(), receiver, self._handover_value(ok, receiver, t2)))
         b.state[ok] = AT_NODE
         b.node[ok] = nxt[~full]
         b.ready[ok] = b.arrive[ok]
         b.port[ok] = -1
+
+    def _handover_value(self, bi: np.ndarray, receiver: np.ndarray, t: float) -> np.ndarray:
+        """What the receivers of bundles ``bi`` will pay for them (``reward_mode="hop"``): the estimated time
+        the offloaded part outlasts the local one. The estimate is the time to go from the receiver at the
+        moment's typical hop (``bundle_to_go_s``): the mean transmission time, propagation and backlog of
+        the up links per hop, then the C-Sats' mean compute backlog and the large model's service time."""
+        b, tk = self.bundles, self.tasks
+        up = self.link_up
+        link_wait = float(np.mean(np.maximum(self.link_free[up] - t, 0.0))) if up.any() else 0.0
+        cpu_wait = float(np.mean(np.maximum(self.cpu_free[self.is_csat] - t, 0.0))) if self.is_csat.any() else 0.0
+        to_go = bundle_to_go_s(b.bits[bi], self.hops_to_csat[receiver], self._s_per_bit_hop,
+                               self._prop_s_hop + link_wait, cpu_wait, self.cfg)
+        task = b.task[bi]
+        local_left = np.where(tk.local_open[task], np.maximum(tk.local_finish[task] - b.arrive[bi], 0.0), 0.0)
+        return np.maximum(to_go - local_left, 0.0)
 
     def queued_bits(self, t: float) -> np.ndarray:
         """Bits each satellite holds at ``t``: waiting for a decision plus not yet sent on its links."""

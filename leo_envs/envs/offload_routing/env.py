@@ -1,4 +1,4 @@
-"""offload_routing_v2: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
+"""offload_routing_v3: the PettingZoo ParallelEnv around ``OffloadRoutingSim``."""
 
 from __future__ import annotations
 
@@ -62,18 +62,26 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     ``drop``, minus ``drop_penalty_s`` plus the rest of its TTL for each task dropped in the slot.
     ``reward_mode="team"`` (default): every agent gets the team reward, so the episode return is minus
     the total cost of all tasks (``info["total_cost_s"]`` at the end): the objective itself.
-    ``reward_mode="hop"``: per-agent credit. Each slot a task's cost is shared equally among the holders
-    of its open parts: the RS-Sat for an undecided task and for the local part it queued, the satellite
-    holding a bundle (waiting, sending it on a link until it arrives, computing it or queueing it for its
-    large model); a drop is charged to the holders at the moment of the drop. On top, a hand-over
-    credit charges passing work on by its consequences: when a bundle reaches the next satellite, its
-    sender pays the receiver the bundle's estimated time to go from there (hops left to the nearest
-    C-Sat at the moment's mean link rate and delay, plus the large model's service time; no queueing).
-    A neighbour farther from the C-Sats costs its sender more, a C-Sat that passes on a bundle it could
-    compute pays for another hop and another large model, and the receiver is paid for the work it
-    takes on. The transfers cancel in the sum, so the rewards sum over agents to the team reward
-    exactly, every slot. Holding work only makes an agent pay longer (and a drop costs its holder
-    ``ttl_s + drop_penalty_s``).
+    ``reward_mode="hop"``: per-agent credit. A task's time in the system is charged to the RS-Sat while
+    the task is undecided and while its local part is open, then to the satellite holding its bundle
+    (waiting, sending it on a link until it arrives, computing it or queueing it for its large model);
+    a drop is charged to the holders of its open parts at the moment of the drop, in equal shares. On
+    top, a hand-over credit charges passing work on by its consequences: when a bundle reaches the next
+    satellite, its sender pays the receiver the time the receiver's holders are expected to pay for it,
+    the bundle's estimated time to go from there less the time the local part still needs (zero when
+    the local part will finish later). The time to go counts the hops left to the nearest C-Sat at the
+    moment's mean link rate, propagation and link backlog, then the C-Sats' mean compute backlog and the
+    large model's service time. So an RS-Sat pays for each task about the later of its two parts'
+    finishes, which is what the task costs: the local part's time plus, at its first hand-over, what the
+    offloaded part is expected to take beyond it. A neighbour farther from the C-Sats costs its sender
+    more, a C-Sat that passes on a bundle it could compute pays for another hop and another large model,
+    and the receiver is paid for the work it takes on. The transfers cancel in the sum, so the rewards
+    sum over agents to the team reward exactly, every slot. Holding work only makes an agent pay longer
+    (and a drop costs its holders ``ttl_s + drop_penalty_s``). The estimate leaves out the queueing an
+    agent's work causes others, so ``hop`` is close to the team's interest, not equal to it: on iridium
+    under even_split, half the RS-Sats keeping 0.4 of each task instead of 0.5 (team cost 0.693 ->
+    0.697 s on seed 0) earn on average 0.04 s more per episode than at 0.5 (3 episodes: -0.18 to
+    +0.26 s; v2 paid them 1.8 s), and keeping 0.3 or 0.6 costs 96-100% of them 5-6 s.
     Which mode for which learner: ``hop`` gives each agent the consequences of its own decisions; it suits
     learners that learn from per-agent rewards, independent or parameter-shared, with or without a
     centralised critic (measured on iridium: parameter-shared MaskablePPO, RLlib PPO, MAPPO and IPPO pass
@@ -81,14 +89,6 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     still held most work at the same budgets). ``team`` is the objective itself, the same for all; it suits
     value decomposition (QMIX, VDN: the mixer learns from the team reward) and reporting. MADQN learns
     from ``info["transitions"]`` in either mode.
-    Known limit of ``hop``: it prices the local share as a sum where the task's cost is a max. A task
-    costs the later of its parts' finishes, but its source pays its local part's time (shared while both
-    parts are open) plus the offloaded part's estimated time to go, so on iridium offloading more than the
-    team's best split pays: with half the RS-Sats keeping 0.4 of each task instead of 0.5 under
-    even_split, those earn 1.4-1.6 s more each on average (2 episodes) while the team's mean task cost
-    rises from 0.689 to 0.696 s. Learners on ``hop`` learn that split (their routing matches shortest
-    paths, their splits cost about 0.02 s against a constant half). A ``hop`` that prices the split by
-    the part finishing last will be a new version.
     ``info["transitions"]`` holds the per-bundle routing transitions completed in the slot
     (agent, obs, action, delay_s, next_agent, next_obs, next_action_mask, done) for packet-level learners.
 
@@ -134,6 +134,13 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     ``observation_arrays()`` before the first ``reset`` raise ``ValueError``.
 
     ## Version History
+    * v3: ``reward_mode="hop"`` charges a task's time to its RS-Sat while the local part is open and to
+      the bundle's holders only after, and a hand-over is worth the bundle's estimated time to go beyond
+      the local part's remaining time, with link and compute backlogs in the estimate. v2 shared the
+      time among the holders of the open parts and priced a hand-over by the whole time to go, so a task
+      cost its RS-Sat about the sum of its parts where the task costs the later of the two: RS-Sats
+      gained by offloading more than the team's best split. ``team`` rewards, dynamics and observations
+      unchanged.
     * v2: ``reward_mode="hop"`` charges passing work on: a sender pays its receiver the bundle's
       estimated time to go (hand-over credit; the per-agent rewards still sum to the team reward). v1's
       holder-only shares paid hot-potato routing. ``team`` rewards, dynamics and observations unchanged.
@@ -146,7 +153,7 @@ class OffloadRoutingEnv(ParallelEnv, ScenarioEnv):
     """
 
     _transient = ("_viewer",)
-    metadata = {"name": "offload_routing_v2", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
+    metadata = {"name": "offload_routing_v3", "render_modes": ["human", "rgb_array"], "is_parallelizable": True,
                 "render_fps": 4}
 
     def __init__(self, scenario: str | OffloadRoutingConfig = "iridium", render_mode: str | None = None,

@@ -1,4 +1,4 @@
-"""The satellites of an offload_routing_v2 episode: the constellation (a preset or TLE sets) and which
+"""The satellites of an offload_routing_v3 episode: the constellation (a preset or TLE sets) and which
 satellites carry a large model (C-Sats)."""
 
 from __future__ import annotations

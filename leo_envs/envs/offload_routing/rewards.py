@@ -1,6 +1,7 @@
-"""Reward terms of offload_routing_v2: each charges costs (seconds) from a slot's ``SlotRecord``.
+"""Reward terms of offload_routing_v3: each charges costs (seconds) from a slot's ``SlotRecord``.
 
-A term returns ``(agent, cost)`` arrays, one entry per part of a task it charges: who pays and how much.
+A term returns ``(agent, cost)`` arrays, one entry per part of a task it charges: who pays and how much
+(per-agent credit: an RS-Sat pays for its task while the local part is open, the bundle's holder after).
 The team cost is their sum; per-agent credit (``reward_mode="hop"``) adds each agent's entries plus the
 handover credit (``handover_credit``: transfers between agents that sum to zero), so it sums to the team
 reward.
@@ -20,8 +21,8 @@ _NONE = (np.zeros(0, np.int64), np.zeros(0))
 
 
 class HoldingCost:
-    """dt for every task in the system per slot (its exact time in the slot), shared among the
-    holders of its open parts."""
+    """dt for every task in the system per slot (its exact time in the slot), charged to the holders
+    of its open parts, each its share of the time within its window."""
 
     name = "holding"
 
@@ -29,8 +30,9 @@ class HoldingCost:
         i = slot.held_task
         # a finished or dropped task is in the system until its finish (drop) time; the others' is NaN
         end = np.fmin(tasks.finish[i], slot.t1)
-        time_in_slot = np.maximum(end - np.maximum(tasks.arrival[i], slot.t0), 0.0)
-        return slot.held_agent, slot.held_share * time_in_slot
+        end = np.minimum(end, slot.held_until)
+        start = np.maximum(np.maximum(tasks.arrival[i], slot.t0), slot.held_from)
+        return slot.held_agent, slot.held_share * np.maximum(end - start, 0.0)
 
 
 class DropCost:
@@ -51,10 +53,11 @@ REWARD_TERMS = (HoldingCost(), DropCost())
 
 def handover_credit(slot: SlotRecord, n: int) -> np.ndarray:
     """(n,) per-agent cost of the slot's hand-overs (``reward_mode="hop"``): a satellite whose bundle
-    reaches the next one pays that one the bundle's estimated time to go there (``service.bundle_to_go_s``:
-    hops left to the nearest C-Sat at a typical link's rate and delay, plus the large model's service).
+    reaches the next one pays that one what the receiver's holders are expected to pay for the bundle
+    (``OffloadRoutingSim._handover_value``: the estimated time to go, ``service.bundle_to_go_s``, beyond
+    the local part's remaining time).
 
-    Sharing each slot's cost among the holders alone pays hot-potato routing: handing a bundle to anyone
+    Charging each slot's cost to the holders alone pays hot-potato routing: handing a bundle to anyone
     ends the sender's cost. With the transfer a sender pays for what its choice leaves to do (a neighbour
     farther from the C-Sats costs more; a C-Sat passing on what it could compute pays for another hop
     and another large model), and its receiver is paid for the work it takes on. The transfers cancel in

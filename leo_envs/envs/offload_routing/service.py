@@ -1,4 +1,4 @@
-"""Service times of offload_routing_v2, in one place (the simulator, the baselines and MADQN use them)."""
+"""Service times of offload_routing_v3, in one place (the simulator, the baselines and MADQN use them)."""
 
 from __future__ import annotations
 
@@ -33,10 +33,12 @@ def transmit_s(bits, capacity_bps: np.ndarray) -> np.ndarray:
     return np.where(up, np.asarray(bits, float) / np.where(up, cap, 1.0), np.inf)
 
 
-def bundle_to_go_s(bits, hops, s_per_bit_hop: float, prop_s_hop: float, cfg: OffloadRoutingConfig) -> np.ndarray:
-    """Contention-free time a bundle of ``bits`` still needs from a satellite ``hops`` hops from the nearest
+def bundle_to_go_s(bits, hops, s_per_bit_hop: float, fixed_s_hop: float, csat_wait_s: float,
+                   cfg: OffloadRoutingConfig) -> np.ndarray:
+    """Estimated time a bundle of ``bits`` still needs from a satellite ``hops`` hops from the nearest
     C-Sat: per hop, transmission at ``s_per_bit_hop`` (seconds per bit at a typical link's capacity) plus
-    ``prop_s_hop`` of propagation, then the large model's service time. No queueing: an estimate that the
-    per-agent credit charges for passing work on (``rewards.handover_credit``), not a bound."""
+    ``fixed_s_hop`` (a typical link's propagation and backlog), then ``csat_wait_s`` of compute backlog and
+    the large model's service time. An estimate that the per-agent credit charges for passing work on
+    (``rewards.handover_credit``), not a bound."""
     bits = np.asarray(bits, float)
-    return np.asarray(hops, float) * (bits * s_per_bit_hop + prop_s_hop) + remote_service_s(bits, cfg)
+    return np.asarray(hops, float) * (bits * s_per_bit_hop + fixed_s_hop) + csat_wait_s + remote_service_s(bits, cfg)

@@ -1,4 +1,4 @@
-"""Picture of offload_routing_v2: satellites on a world map by role (marker size: data held), live ISLs
+"""Picture of offload_routing_v3: satellites on a world map by role (marker size: data held), live ISLs
 coloured and thickened by their backlog, bundles where they are (on a link: at the share already sent)."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class OffloadRoutingViewer:
         cost = f"{m['mean_task_cost_s']:.2f} s" if m["scored_tasks"] else "n/a (no task older than a TTL)"
         dropped = round(m["drop_rate"] * max(m["arrived_tasks"], 1))
         in_system = m["arrived_tasks"] - m["finished_tasks"] - dropped
-        fig.suptitle(f"offload_routing_v2   t = {st.t_s:.2f} s   load: {in_system} tasks in the system, "
+        fig.suptitle(f"offload_routing_v3   t = {st.t_s:.2f} s   load: {in_system} tasks in the system, "
                      f"{held.sum() * sim.cfg.task_bits / 1e6:.0f} Mbit held\n"
                      f"finished {m['finished_tasks']} / arrived {m['arrived_tasks']}, dropped "
                      f"{dropped}   mean task cost {cost}", fontsize=9, y=0.97)

@@ -1,4 +1,4 @@
-"""offload_routing_v2 in PettingZoo's module form: ``parallel_env``, ``raw_env`` and ``env`` (AEC)."""
+"""offload_routing_v3 in PettingZoo's module form: ``parallel_env``, ``raw_env`` and ``env`` (AEC)."""
 
 from __future__ import annotations
 
