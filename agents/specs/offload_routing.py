@@ -134,7 +134,7 @@ observations, rewards, terminations, truncations, infos = env.step(actions)''',
     episode_length=lambda cfg: f"{cfg.max_cycles} slots of {cfg.dt_s:g} s ({cfg.max_cycles * cfg.dt_s:g} s)",
     frame=docs_frame,
     frame_caption=f"{FRAME_SCENARIO}, seed {FRAME_SEED}, congestion-aware baseline, after {FRAME_SLOTS} slots",
-    removed_ids=("leo_envs/OffloadRouting-v0",),
+    removed_ids=("leo_envs/OffloadRouting-v0", "leo_envs/OffloadRouting-v1", "leo_envs/OffloadRouting-v2"),
 )
 
 SPEC = EnvSpec(
