@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         for learner in spec.learners:
             if not wanted or learner.name in wanted:
                 results += [{**bench_learner(spec, learner, args.seeds, args.budget, targets, seed),
-                             "git": git_commit(), "date": time.strftime("%Y-%m-%d")}
+                             "env_id": spec.ids[0] if spec.ids else name, "git": git_commit(),
+                             "date": time.strftime("%Y-%m-%d")}
                             for seed in range(args.train_seeds)]
     if args.merge and args.out.is_file():
         measured = {(r["env"], r["learner"]) for r in results}
