@@ -115,7 +115,8 @@ def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
             continue
         metric, better, side = spec.primary_metric, spec.better, spec.side_metrics
         env_id = f"{spec.ids[0]}; " if spec.ids else ""  # the version the rows were measured on
-        lines += [f"## {env_name} ({env_id}{metric}, {better} is better)", "", f"![{env_name}](leaderboard_{env_name}.png)",
+        lines += [f"## {env_name} ({env_id}{metric}, {better} is better)", "",
+                  f"![{env_name}](leaderboard_{env_name}.png)",
                   "", "| scenario | rank | agent | mean | IQM | 95% CI | " + " | ".join(side)
                   + " | seeds | train steps | train wall time (s) | library | training seeds | eval episodes |",
                   "|---" * (12 + len(side)) + "|"]

@@ -185,8 +185,8 @@ def quality_section(results: Path) -> list[str]:
     quality = json.loads(path.read_text())
     lines = ["", "## Time to quality and learning curves (`make bench-quality`)", "",
              "Each learner trains from scratch with each of its training seeds (counted in the table) to "
-             f"{', '.join(f'{f:g}' for f in quality['fractions'])} of its budget (in the table, with the env id, commit "
-             f"and date of the measurement); after each run its checkpoint plays {quality['seeds']} evaluation "
+             f"{', '.join(f'{f:g}' for f in quality['fractions'])} of its budget (in the table, with the env id, "
+             f"commit and date of the measurement); after each run its checkpoint plays {quality['seeds']} evaluation "
              "seeds beside the baseline on the same seeds. Per training seed (separated by /): the first budget "
              "that reaches the baseline's headline metric, in env steps (agent-steps), and its training wall time "
              "(evaluation apart).",
