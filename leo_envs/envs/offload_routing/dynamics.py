@@ -436,7 +436,7 @@ class OffloadRoutingSim:
         self.slot = slot = SlotRecord(t, t2)
         # who holds each task in the system during the slot: decided by the actions just applied
         in_system = self.open_tasks
-        pos, slot.held_agent, slot.held_share, slot.held_from, slot.held_until = self._holding_payers(in_system)
+        pos, slot.held_agent, slot.held_from, slot.held_until = self._holding_payers(in_system)
         slot.held_task = in_system[pos]
         self.steps += 1
         if self.steps % self.topo_every == 0:
@@ -448,7 +448,6 @@ class OffloadRoutingSim:
         if new.size:  # a new task is held by its RS-Sat until its split
             slot.held_task = np.concatenate([slot.held_task, new])
             slot.held_agent = np.concatenate([slot.held_agent, self.tasks.origin[new]])
-            slot.held_share = np.concatenate([slot.held_share, np.ones(new.size)])
             slot.held_from = np.concatenate([slot.held_from, np.full(new.size, -np.inf)])
             slot.held_until = np.concatenate([slot.held_until, np.full(new.size, np.inf)])
         self.t = t2
@@ -478,21 +477,21 @@ class OffloadRoutingSim:
         return np.arange(idx.size), self.tasks.origin[idx], np.ones(idx.size)
 
     def _holding_payers(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Who pays the holding cost of tasks ``idx`` in this slot: (position in ``idx``, payer, share,
-        window start, window end). Per-agent credit: the RS-Sat alone while the task is undecided or its
-        local part is open, then the bundle's holder. A task costs the later of its parts' finishes, so
-        the bundle's holders pay only for the time the offloaded part outlasts the local one. Team credit:
-        the RS-Sat, the whole slot."""
+        """Who pays the holding cost of tasks ``idx`` in this slot: (position in ``idx``, payer, window
+        start, window end); each payer pays all of the task's time within its window. Per-agent credit:
+        the RS-Sat alone while the task is undecided or its local part is open, then the bundle's holder.
+        A task costs the later of its parts' finishes, so the bundle's holders pay only for the time the
+        offloaded part outlasts the local one. Team credit: the RS-Sat, the whole slot."""
         if self.cfg.reward_mode != "hop":
-            pos, agent, share = self._payers(idx)
-            return pos, agent, share, np.full(pos.size, -np.inf), np.full(pos.size, np.inf)
+            pos, agent, _ = self._payers(idx)  # one entry per task
+            return pos, agent, np.full(pos.size, -np.inf), np.full(pos.size, np.inf)
         pos, agent, _, is_bundle = self._parts(idx)
         task = idx[pos]
         local = self.tasks.local_open[task]
         split = self.tasks.local_finish[task]
         end = np.where(local & ~is_bundle, split, np.inf)
         start = np.where(local & is_bundle, split, -np.inf)
-        return pos, agent, np.ones(pos.size), start, end
+        return pos, agent, start, end
 
     def _new_bundles(self, tasks_idx: np.ndarray, nodes: np.ndarray, bits: np.ndarray, t: float) -> None:
         b = self.bundles

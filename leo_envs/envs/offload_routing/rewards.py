@@ -22,7 +22,7 @@ _NONE = (np.zeros(0, np.int64), np.zeros(0))
 
 class HoldingCost:
     """dt for every task in the system per slot (its exact time in the slot), charged to the holders
-    of its open parts, each its share of the time within its window."""
+    of its open parts, each the time within its window."""
 
     name = "holding"
 
@@ -32,7 +32,7 @@ class HoldingCost:
         end = np.fmin(tasks.finish[i], slot.t1)
         end = np.minimum(end, slot.held_until)
         start = np.maximum(np.maximum(tasks.arrival[i], slot.t0), slot.held_from)
-        return slot.held_agent, slot.held_share * np.maximum(end - start, 0.0)
+        return slot.held_agent, np.maximum(end - start, 0.0)
 
 
 class DropCost:

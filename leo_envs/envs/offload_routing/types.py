@@ -177,8 +177,8 @@ class SlotRecord:
     """Who held what during one slot ``[t0, t1]``: what the reward terms charge.
 
     Each task in the system during the slot is charged to the holders of its open parts (an undecided
-    task and a local part to its RS-Sat, a bundle to the satellite holding it): each holder pays its
-    ``held_share`` of the task's time in the slot that falls in its window ``[held_from, held_until]``
+    task and a local part to its RS-Sat, a bundle to the satellite holding it): each holder pays the
+    task's time in the slot that falls in its window ``[held_from, held_until]``
     (per-agent credit: the RS-Sat while the local part is open, the bundle's holder after; team credit:
     the RS-Sat, the whole slot). A dropped task lists the holders at the moment of the drop, with equal
     shares. A bundle handed from one satellite to the next records the sender, the receiver and the
@@ -188,7 +188,6 @@ class SlotRecord:
     t1: float
     held_task: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (K,) task of each part
     held_agent: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (K,) its holder
-    held_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,) share of the task's cost
     held_from: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,) s, start of the holder's window
     held_until: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (K,) s, its end
     drops: list = field(default_factory=list)  # (task, agent, share) arrays per drop event
