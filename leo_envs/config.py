@@ -86,7 +86,9 @@ class Range:
         bad_low = x <= self.low if self.low_open else x < self.low
         bad_high = x >= self.high if self.high_open else x > self.high
         if not math.isfinite(x) or bad_low or bad_high:
-            raise ValueError(f"{name}: {value!r} is out of range; expected {self.describe()}")
+            # np.float32(0.99) is 0.9900000095...: say so, or the message reads as if 0.99 were refused
+            exact = f" (exactly {x!r})" if isinstance(value, np.floating) and repr(x) not in repr(value) else ""
+            raise ValueError(f"{name}: {value!r}{exact} is out of range; expected {self.describe()}")
         return (int(x) if n is None else n) if self.integer else x
 
 

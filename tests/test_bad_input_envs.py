@@ -93,8 +93,10 @@ def good_for(rng, low: float, high: float) -> st.SearchStrategy:
         ints = st.integers(int(math.ceil(low)), int(min(high, 10**6)))
         return st.one_of(ints, ints.map(np.int64), ints.map(np.int32), ints.map(float))
     floats = st.floats(low, high, exclude_min=rng.low_open, exclude_max=rng.high_open)
-    inside = floats.filter(lambda x: abs(x) <= 3e38).map(np.float32).filter(  # float32 rounds
-        lambda v: (low < v if rng.low_open else low <= v) and (v < high if rng.high_open else v <= high))
+    # float32 rounds: keep the values whose exact value is inside (NumPy would compare at float32 precision)
+    inside = floats.filter(lambda x: abs(x) <= 3e38).map(np.float32).filter(
+        lambda v: (low < float(v) if rng.low_open else low <= float(v))
+        and (float(v) < high if rng.high_open else float(v) <= high))
     values = st.one_of(floats, floats.map(np.float64), inside, floats.map(np.array))
     return st.one_of(values, st.none()) if rng.optional else values
 
@@ -152,6 +154,13 @@ def test_every_field_accepts_values_inside_its_range(data):
     else:
         assert got == (int(value) if rng.integer else float(value))
         assert type(got) is (int if rng.integer else float)
+
+
+def test_a_float32_just_past_a_bound_is_refused_with_its_exact_value():
+    """np.float32(0.99) is 0.9900000095...: outside task_bits_spread's [0, 0.99], and the message says why."""
+    with pytest.raises(ValueError, match=r"task_bits_spread: np.float32\(0.99\) \(exactly 0.990000009"):
+        offload_routing_v3.parallel_env("tiny", task_bits_spread=np.float32(0.99))
+    assert offload_routing_v3.parallel_env("tiny", task_bits_spread=np.float32(0.5)).config.task_bits_spread == 0.5
 
 
 def test_known_failures_are_value_errors_with_the_field():
