@@ -12,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[train,dev,rllib,torchrl,docs,video]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[train,dev,rllib,torchrl,docs,video,leaderboard]"
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -2,6 +2,7 @@
 
     python evaluate.py ENV [--agents a,b,..|all] [--checkpoint DIR[,DIR..]] [--scenario S] [--seeds N]
                        [--episodes N] [--out DIR] [--eval-mode auto|greedy|sampled] [--validation-episodes N]
+    python evaluate.py --submission DIR [--seeds N] [--episodes N] [--row FILE]
 
 ENV: a registered env (offload_routing, aggregation: the specs in agents/specs).
 
@@ -12,40 +13,24 @@ and report for an env (constructor, metrics, episode loop, plots, optimum) comes
 A checkpoint whose learner can act greedily or by sampling is evaluated both ways; the mode that scores best
 on validation seeds (3,000,000 + i: never an evaluation or training seed) heads its row, named as the
 learner, and the other is reported as ``learner (mode)``.
+
+``--submission DIR``: a leaderboard submission (``submission.json`` + an ONNX policy; docs/submit.md) played on
+the same evaluation seeds on every scenario it claims, in the eval mode it names; writes its row file
+(DIR/row.json unless ``--row``). Nothing in DIR is run as code.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from agents.common import ensure_out_dir, positive_int
+from agents.common import ci95, ensure_out_dir, git_commit, positive_int
 from agents.specs import SPECS, get_spec
-
-
-def git_commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
-def ci95(values: list[float]) -> list[float]:
-    x = np.asarray(values, float)
-    if len(x) < 2 or np.all(x == x[0]):
-        return [float(x.mean()), float(x.mean())]
-    from scipy.stats import bootstrap
-
-    res = bootstrap((x,), np.mean, confidence_level=0.95, method="percentile", n_resamples=2000, random_state=0)
-    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]
 
 
 def choose_mode(env_name: str, checkpoint: Path, scenario: str, episodes: int) -> tuple[str, dict[str, float]]:
@@ -208,7 +193,7 @@ def plots(report: dict, per_task: dict, out: Path, stem: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("env", choices=tuple(SPECS))
+    parser.add_argument("env", choices=tuple(SPECS), nargs="?", help="the env (not needed with --submission)")
     parser.add_argument("--agents", default="", help="comma-separated baselines, or 'all'")
     parser.add_argument("--checkpoint", default="", help="comma-separated run directories written by train.py")
     parser.add_argument("--scenario", default=None)
@@ -220,8 +205,15 @@ def main(argv: list[str] | None = None) -> int:
                              "the one best on validation seeds; greedy or sampled plays that mode alone")
     parser.add_argument("--validation-episodes", type=positive_int, default=2,
                         help="validation episodes per mode that choose a checkpoint's headline mode (auto)")
+    parser.add_argument("--submission", type=Path, default=None,
+                        help="a submission folder (submission.json + ONNX policy): evaluate it and write its row")
+    parser.add_argument("--row", type=Path, default=None, help="where --submission writes its row (DIR/row.json)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.submission is not None:
+        return evaluate_submission_cli(parser, args)
+    if args.env is None:
+        parser.error("the following arguments are required: env (or --submission DIR)")
 
     from agents.registry import checkpoint_meta, load_policy
 
@@ -260,6 +252,28 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"{stem}.md").write_text(table)
     plots(report, per_task, args.out, stem)
     print(table)
+    return 0
+
+
+def evaluate_submission_cli(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from agents.submission.manifest import load_submission
+    from agents.submission.row import ROW_FILE, evaluate_submission, load_policies, write_row
+
+    try:
+        sub = load_submission(args.submission)
+        if args.env is not None and args.env != sub.spec.name:
+            parser.error(f"--submission {args.submission}: its env_id {sub.env_id} is {sub.spec.name}, not {args.env}")
+        load_policies(sub)  # every claimed scenario's signature checked before anything is played
+        row = evaluate_submission(args.submission, args.seeds, args.episodes, progress=not args.no_progress)
+    except ValueError as exc:
+        parser.error(f"--submission {exc}")
+    path = write_row(row, args.row or args.submission / ROW_FILE)
+    spec = sub.spec
+    for scenario, result in row["scenarios"].items():
+        v = result["metrics"][spec.primary_metric]
+        print(f"{sub.name} on {spec.name}/{scenario}: {spec.primary_metric} {v['mean']:.4g} "
+              f"[{v['ci95'][0]:.4g}, {v['ci95'][1]:.4g}] over seeds {row['protocol']['seeds']}")
+    print(f"row written to {path}")
     return 0
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 import csv
 import os
 import random
+import subprocess
 from pathlib import Path
+
+import numpy as np
 
 # Training episodes reset with seeds from TRAINING_SEED_BASE up (run seed s: TRAINING_SEED_BASE + s * 10**6 + e
 # for its e-th episode), evaluation with 1000 s + e, validation from 3_000_000: never the same instance.
@@ -128,3 +131,24 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be >= 1")
     return value
+
+
+def git_commit() -> str:
+    """The checkout's short commit, or "unknown" outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def ci95(values: list[float]) -> list[float]:
+    """A 95% percentile-bootstrap interval of the mean of ``values`` (2000 resamples, fixed seed)."""
+    x = np.asarray(values, float)
+    if len(x) < 2 or np.all(x == x[0]):
+        return [float(x.mean()), float(x.mean())]
+    from scipy.stats import bootstrap
+
+    res = bootstrap((x,), np.mean, confidence_level=0.95, method="percentile", n_resamples=2000, random_state=0)
+    return [float(res.confidence_interval.low), float(res.confidence_interval.high)]

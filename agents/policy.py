@@ -39,3 +39,12 @@ def masked_actions(logits: np.ndarray, allowed: np.ndarray, mode: str, rng: np.r
             raise ValueError("mode: 'sampled' needs a random generator (rng)")
         z = z + rng.gumbel(size=z.shape)
     return np.where(allowed.any(axis=-1), z.argmax(axis=-1), 0)
+
+
+def stacked_observations(observations: dict) -> tuple[list, np.ndarray, np.ndarray]:
+    """A PettingZoo observation dict (agent -> {"observation", "action_mask"}) as its agents, in order, and their
+    rows stacked: observations (N, D) and masks (N, A)."""
+    agents = list(observations)
+    obs = np.stack([observations[a]["observation"] for a in agents])
+    mask = np.stack([observations[a]["action_mask"] for a in agents])
+    return agents, obs, mask

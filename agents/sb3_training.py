@@ -301,3 +301,20 @@ def train_sb3(cfg, out: Path, resume: bool, progress: bool, *, build: Callable[[
         run.restore()
     model.set_logger(make_logger(out, int(model.num_timesteps) if resume else None))
     return run.learn(total_steps, resume, progress, desc, unit)
+
+
+class SB3Logits(torch.nn.Module):
+    """An SB3 (sb3-contrib) actor-critic policy's action log-probabilities before masking, as its
+    ``get_distribution(obs).distribution.logits`` gives them, for the ONNX export: (observation, action_mask) ->
+    logits. ``dict_obs``: the policy reads the env's observation dict (``MultiInputPolicy``: both entries, the mask
+    as floats); otherwise the observation array alone (``MlpPolicy``)."""
+
+    def __init__(self, policy, dict_obs: bool):
+        super().__init__()
+        self.policy, self.dict_obs = policy, dict_obs
+
+    def forward(self, observation: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
+        obs = {"observation": observation, "action_mask": action_mask.float()} if self.dict_obs else observation
+        features = self.policy.extract_features(obs, self.policy.pi_features_extractor)
+        latent = self.policy.mlp_extractor.forward_actor(features)
+        return torch.log_softmax(self.policy.action_net(latent), -1)

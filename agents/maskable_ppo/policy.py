@@ -41,3 +41,10 @@ class MaskablePPOPolicy:
         with torch.no_grad():
             logits = self.policy.get_distribution(obs).distribution.logits.numpy()[0]
         return int(masked_actions(logits, mask, self.mode, self.rng))
+
+
+def onnx_export(policy: MaskablePPOPolicy):
+    """``LearnerSpec.export``: the policy network's logits (its ``MultiInputPolicy`` reads observation and mask)."""
+    from agents.sb3_training import SB3Logits
+
+    return SB3Logits(policy.policy, dict_obs=True), "logits"

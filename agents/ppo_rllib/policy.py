@@ -16,6 +16,7 @@ from gymnasium import spaces
 
 from agents.policy import masked_actions
 from agents.rllib_support import ActionMaskingPPOModule
+from leo_envs.wrappers import HOLD
 
 from .config import PPORLlibConfig
 from .env import policy_mask
@@ -89,3 +90,26 @@ class PPORLlibPolicy:
         actions = masked_actions(self.logits(obs, allowed), allowed.astype(bool), self.mode, self.rng)
         index = self.env.agent_index
         return {a: int(actions[index[a]]) for a in observations}
+
+
+def onnx_export(policy: PPORLlibPolicy):
+    """``LearnerSpec.export``: the RLlib module's logits under its training mask (hold removed for a satellite
+    that may do anything else unless ``allow_hold``; the module gives masked actions the float minimum)."""
+    import torch
+    from ray.rllib.core.columns import Columns
+
+    class Logits(torch.nn.Module):
+        def __init__(self, module, allow_hold: bool):
+            super().__init__()
+            self.module, self.allow_hold = module, allow_hold
+
+        def forward(self, observation: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
+            mask = action_mask.float()
+            others = mask[..., HOLD + 1:].amax(-1)
+            hold = mask[..., HOLD] * others if self.allow_hold else torch.zeros_like(others)
+            hold = torch.where(others > 0, hold, torch.ones_like(others))
+            mask = torch.cat([hold.unsqueeze(-1), mask[..., HOLD + 1:]], -1)
+            batch = {Columns.OBS: {"observations": observation, "action_mask": mask}}
+            return self.module.forward_inference(batch)[Columns.ACTION_DIST_INPUTS]
+
+    return Logits(policy.module, policy.allow_hold), "logits"

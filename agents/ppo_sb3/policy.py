@@ -11,7 +11,7 @@ import torch
 from gymnasium import spaces
 from sb3_contrib import MaskablePPO
 
-from agents.policy import EVAL_MODES, masked_actions
+from agents.policy import EVAL_MODES, masked_actions, stacked_observations
 
 from .config import PPOSB3Config
 
@@ -57,9 +57,14 @@ class PPOSharedPolicy:
                               self.rng)
 
     def act(self, observations: dict) -> dict:
-        agents = list(observations)
-        if not agents:
+        if not observations:
             return {}
-        obs = np.stack([observations[a]["observation"] for a in agents])
-        mask = np.stack([observations[a]["action_mask"] for a in agents])
+        agents, obs, mask = stacked_observations(observations)
         return dict(zip(agents, self.act_arrays(obs, mask).tolist()))
+
+
+def onnx_export(policy: PPOSharedPolicy) -> tuple[torch.nn.Module, str]:
+    """``LearnerSpec.export``: the shared policy network's logits (its ``MlpPolicy`` reads the observation alone)."""
+    from agents.sb3_training import SB3Logits
+
+    return SB3Logits(policy.policy, dict_obs=False), "logits"

@@ -129,7 +129,7 @@ SPEC = EnvSpec(
                     policy="agents.maskable_ppo.policy:MaskablePPOPolicy.load",
                     quick_budget="agents.maskable_ppo.train:quick_steps",
                     full_budget="agents.maskable_ppo.train:full_steps",
-                    eval_modes=("greedy", "sampled")),
+                    eval_modes=("greedy", "sampled"), export="agents.maskable_ppo.policy:onnx_export"),
     ),
     reference_baseline="milp_optimal",
     leaderboard_checkpoints=leaderboard_checkpoints,

@@ -73,6 +73,11 @@ class LearnerSpec:
     full_budget: Ref | None = None
     """``full_budget(scenario) -> steps``: its full training budget (``make reproduce FULL=1``'s and the
     leaderboard's rows), of the order its field's papers train for; None: the quick budget."""
+    export: Ref | None = None
+    """``export(policy) -> (torch module, output name)``: the network of a loaded policy as ``export.py`` writes
+    it to ONNX (``agents.submission``: ``(observation, action_mask) -> "logits" | "q_values"``, scoring what the
+    policy plays on); None: its policy is more than a network (bisection, per-instance fine-tuning) and has no
+    ONNX form."""
 
     def make_config(self, **fields: Any) -> Any:
         return resolve(self.config)(**fields)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from agents.policy import masked_actions
+from leo_envs.wrappers import HOLD
 
 from .config import MARLConfig
 from .modules import SharedMLP, policy_mask
@@ -53,3 +54,25 @@ class MARLPolicy:
         actions = self.act_arrays(obs, mask)
         index = self.env.agent_index
         return {a: int(actions[index[a]]) for a in observations}
+
+
+class MaskedScores(torch.nn.Module):
+    """The shared network with the policy's own rule on the env's mask (hold is never chosen by a satellite that
+    has anything else allowed, unless ``allow_hold``), for the ONNX export: (observation, action_mask) -> scores."""
+
+    def __init__(self, net: SharedMLP, allow_hold: bool):
+        super().__init__()
+        self.net, self.allow_hold = net, allow_hold
+
+    def forward(self, observation: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
+        scores = self.net(observation)
+        if self.allow_hold:
+            return scores
+        blocked = action_mask[..., HOLD + 1:].any(-1, keepdim=True)
+        hold = torch.where(blocked, torch.full_like(scores[..., :1], float("-inf")), scores[..., :1])
+        return torch.cat([hold, scores[..., 1:]], -1)
+
+
+def onnx_export(policy: MARLPolicy) -> tuple[torch.nn.Module, str]:
+    """``LearnerSpec.export``: the module to export and its output (QMIX's Q-values, the PPO actors' logits)."""
+    return MaskedScores(policy.net, policy.allow_hold), "q_values" if policy.name == "qmix" else "logits"
