@@ -1,5 +1,5 @@
 # Quick start: `make reproduce` (validate, train both learners, evaluate against the papers -> results/REPORT.md)
-# and `make test` (ruff, the docs build, pytest); `make docs` builds the site into site/.
+# and `make test` (ruff, the docs build, pytest, the leaderboard check); `make docs` builds the site into site/
 # `make reproduce FULL=1` uses the papers' training budgets.
 # Both create .venv with Python 3.11 and install the pinned versions on first use.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
 
-.PHONY: test reproduce lint docs bench bench-quality leaderboard clean
+.PHONY: test reproduce lint docs bench bench-quality leaderboard leaderboard-check clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 	$(BIN)/python -m pytest
+	$(BIN)/python benchmarks/leaderboard.py --check
 
 reproduce: $(STAMP)
 	$(BIN)/python reproduce.py $(if $(FULL),--full,)
@@ -45,6 +46,11 @@ bench-quality: $(STAMP)
 # learner's full budget, one per core at a time)
 leaderboard: $(STAMP)
 	$(BIN)/python benchmarks/leaderboard.py --seeds 5
+
+# the committed LEADERBOARD.md / leaderboard.json against the code and the weights in the repository: rendering,
+# statistics from the per-seed values, and every baseline and submission replayed on one evaluation episode
+leaderboard-check: $(STAMP)
+	$(BIN)/python benchmarks/leaderboard.py --check
 
 clean:
 	rm -rf $(VENV) results site .pytest_cache

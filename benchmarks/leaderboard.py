@@ -1,7 +1,8 @@
 """The leaderboard: every agent (all baselines + trained checkpoints) on every registered scenario.
 
     python benchmarks/leaderboard.py [--seeds 5] [--checkpoints results/runs] [--out .] [--budget full] [--jobs 2]
-                                     [--smoke] [--no-train]
+                                     [--smoke] [--no-train] [--submissions leaderboard/submissions]
+    python benchmarks/leaderboard.py --check [--out .]
 
 Writes LEADERBOARD.md, leaderboard.csv and leaderboard.json (one row per env x scenario x agent, ranked
 on the env's primary metric: mean, IQM, 95% bootstrap CI over seeds, train steps, eval episodes, package
@@ -12,6 +13,18 @@ A row records the budget its checkpoint was trained for. ``--smoke`` runs one se
 trains nothing (CI checks the schema with it). The files are generated: never edit them by hand. Envs, their
 scenarios, primary metric and direction, side metrics, baselines and trained checkpoints come from the env
 specs (agents/specs).
+
+Submissions (``leaderboard/submissions/<name>/``: submission.json + an ONNX policy, docs/submit.md) are rows too:
+each one's ``row.json`` is reused when its env id, evaluation protocol, claims and ONNX file (sha256) are those of
+now, and evaluated again otherwise. Every row keeps its per-seed values and its kind (baseline, learner: a
+checkpoint of ours, submission).
+
+``--check`` (``make leaderboard-check``, part of ``make test``) trusts nothing committed: LEADERBOARD.md must be
+what leaderboard.json renders to, each row's mean, IQM and interval must be those of its per-seed values, and every
+agent whose policy is in the repository (baselines, submissions) is played again on the first evaluation episode
+of one scenario (its test scenario's row where it has one), which must give its recorded value exactly: a hand
+edit fails, naming the row. Learner rows (weights in ``results/runs``, not in the repository) are listed as
+unchecked.
 """
 
 from __future__ import annotations
@@ -43,9 +56,14 @@ def side_columns() -> list[str]:
 
 
 def columns() -> list[str]:
-    return ["env", "scenario", "agent", "metric", "better", "n_seeds", "mean", "iqm", "ci95_low", "ci95_high",
-            *side_columns(), "train_steps", "train_wall_s", "library", "library_version", "training_seeds",
-            "eval_seeds", "eval_episodes", "version", "git"]
+    return ["env", "scenario", "agent", "kind", "metric", "better", "n_seeds", "mean", "iqm", "ci95_low",
+            "ci95_high", *side_columns(), "train_steps", "train_wall_s", "library", "library_version",
+            "training_seeds", "eval_seeds", "eval_episodes", "version", "git", "per_seed"]
+
+
+KINDS = ("baseline", "learner", "submission")
+"""What a row is: a baseline of the spec, a checkpoint trained by one of our learners, an outside submission."""
+SUBMISSIONS = ROOT / "leaderboard" / "submissions"
 
 
 def checkpoints_for(env_name: str, scenario: str, runs: Path) -> list[Path]:
@@ -71,21 +89,34 @@ def rows_for(report: dict, trained: dict[str, dict]) -> list[dict]:
     rows = []
     for agent, metrics in report["agents"].items():
         learner = report["meta"]["agents"].get(agent, {}).get("learner", agent)  # "ppo_sb3 (greedy)" -> ppo_sb3
-        per_seed = np.asarray(metrics[metric]["per_seed"], float)
+        per_seed = metrics[metric]["per_seed"]
         rows.append({
-            "env": env_name, "scenario": scenario, "agent": agent, "metric": metric, "better": better,
-            "n_seeds": len(per_seed), "mean": float(per_seed.mean()), "iqm": float(trim_mean(per_seed, 0.25)),
-            "ci95_low": metrics[metric]["ci95"][0], "ci95_high": metrics[metric]["ci95"][1],
+            "env": env_name, "scenario": scenario, "agent": agent, "kind": "learner" if learner in trained
+            else "baseline", "metric": metric, "better": better, **summary(per_seed),
             **{m: (metrics[m]["mean"] if m in spec.side_metrics else "") for m in side_columns()},
             **(training_record(trained[learner]) if learner in trained else {
                 "train_steps": 0, "train_wall_s": 0.0, "library": "leo-envs", "library_version":
                 report["meta"]["version"], "training_seeds": ""}),
             "eval_seeds": eval_seeds(report),
             "eval_episodes": len(per_seed) * int(report["meta"]["episodes"]),
-            "version": report["meta"]["version"], "git": report["meta"]["git"],
+            "version": report["meta"]["version"], "git": report["meta"]["git"], "per_seed": list(per_seed),
         })
-    rows.sort(key=lambda r: r["mean"], reverse=(better == "higher"))
-    return rows
+    return ranked(rows)
+
+
+def summary(per_seed: list[float]) -> dict:
+    """A row's statistics of its per-seed values: what ``--check`` recomputes."""
+    from agents.common import ci95
+
+    x = np.asarray(per_seed, float)
+    low, high = ci95(list(x))
+    return {"n_seeds": len(x), "mean": float(x.mean()), "iqm": float(trim_mean(x, 0.25)), "ci95_low": low,
+            "ci95_high": high}
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """Rows best first on their primary metric (rows of one env and scenario)."""
+    return sorted(rows, key=lambda r: r["mean"], reverse=rows[0]["better"] == "higher" if rows else False)
 
 
 def eval_seeds(report: dict) -> str:
@@ -96,19 +127,29 @@ def eval_seeds(report: dict) -> str:
 
 def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "leaderboard.json").write_text(json.dumps({"generator": "benchmarks/leaderboard.py", "rows": rows},
-                                                     indent=2) + "\n")
+    (out / "leaderboard.json").write_text(json.dumps({"generator": "benchmarks/leaderboard.py",
+                                                      "elapsed_s": round(elapsed_s), "rows": rows}, indent=2) + "\n")
     with open(out / "leaderboard.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns())
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({**r, "per_seed": " ".join(repr(float(v)) for v in r["per_seed"])} for r in rows)
+    (out / "LEADERBOARD.md").write_text(render(rows, elapsed_s))
+    plot(rows, out)
+
+
+def render(rows: list[dict], elapsed_s: float) -> str:
+    """LEADERBOARD.md from the rows (``--check`` renders leaderboard.json again and compares)."""
     lines = [HEADER, "", "# Leaderboard", "",
              f"Every agent on every registered scenario; {rows[0]['n_seeds'] if rows else 0} seeds each; mean, "
              "interquartile mean (IQM) and 95% bootstrap CI over seeds of the primary metric. Package "
              f"{rows[0]['version'] if rows else '?'}, commit {rows[0]['git'] if rows else '?'}; generated in "
              f"{elapsed_s:.0f} s by `make leaderboard`. Evaluation episodes reset with env seeds "
              f"{rows[0]['eval_seeds'] if rows else '?'} (every agent meets the same instances); each learner's "
-             "training seeds (disjoint from them) and library are in its row; baselines are not trained.", ""]
+             "training seeds (disjoint from them) and library are in its row; baselines are not trained. "
+             "Kind: baseline; learner (a checkpoint trained by `make reproduce` / `make leaderboard`; its weights "
+             "are not in the repository, so CI does not re-check its row: unchecked); submission (an ONNX policy "
+             "in `leaderboard/submissions/`, docs/submit.md). `make leaderboard-check` (part of `make test`) plays "
+             "every baseline and submission again on one evaluation episode and compares it with its row.", ""]
     for env_name, spec in SPECS.items():
         env_rows = [r for r in rows if r["env"] == env_name]
         if not env_rows:
@@ -117,19 +158,19 @@ def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
         env_id = f"{spec.ids[0]}; " if spec.ids else ""  # the version the rows were measured on
         lines += [f"## {env_name} ({env_id}{metric}, {better} is better)", "",
                   f"![{env_name}](leaderboard_{env_name}.png)",
-                  "", "| scenario | rank | agent | mean | IQM | 95% CI | " + " | ".join(side)
+                  "", "| scenario | rank | agent | kind | mean | IQM | 95% CI | " + " | ".join(side)
                   + " | seeds | train steps | train wall time (s) | library | training seeds | eval episodes |",
-                  "|---" * (12 + len(side)) + "|"]
+                  "|---" * (13 + len(side)) + "|"]
         for scenario in dict.fromkeys(r["scenario"] for r in env_rows):
             for rank, r in enumerate([r for r in env_rows if r["scenario"] == scenario], start=1):
-                lines.append(f"| {scenario} | {rank} | {r['agent']} | {r['mean']:.4g} | {r['iqm']:.4g} | "
+                kind = "learner (unchecked)" if r["kind"] == "learner" else r["kind"]
+                lines.append(f"| {scenario} | {rank} | {r['agent']} | {kind} | {r['mean']:.4g} | {r['iqm']:.4g} | "
                              f"[{r['ci95_low']:.4g}, {r['ci95_high']:.4g}] | "
                              + " | ".join(f"{r[m]:.3g}" for m in side)
                              + f" | {r['n_seeds']} | {r['train_steps']} | {wall(r)} | {library(r)} | "
                              f"{r['training_seeds'] or '-'} | {r['eval_episodes']} |")
         lines.append("")
-    (out / "LEADERBOARD.md").write_text("\n".join(lines))
-    plot(rows, out)
+    return "\n".join(lines)
 
 
 def wall(row: dict) -> str:
@@ -181,6 +222,9 @@ def validate(out: Path) -> None:
             raise ValueError(f"leaderboard.json: row {r.get('agent')} lacks {sorted(missing)}")
         if not r["ci95_low"] <= r["mean"] <= r["ci95_high"]:
             raise ValueError(f"leaderboard.json: {r['env']}/{r['scenario']}/{r['agent']}: mean outside its CI")
+        if r["kind"] not in KINDS or not isinstance(r["per_seed"], list) or len(r["per_seed"]) != r["n_seeds"]:
+            raise ValueError(f"leaderboard.json: {r['env']}/{r['scenario']}/{r['agent']}: kind {r['kind']!r} not in "
+                             f"{KINDS} or per_seed not a list of n_seeds values")
     with open(out / "leaderboard.csv") as f:
         header = next(csv.reader(f))
     if header != expected:
@@ -252,6 +296,61 @@ def scenario_rows(env_name: str, scenario: str, seeds: int, runs: Path) -> list[
     return rows_for(report, {m["agent"]: m for m in (checkpoint_meta(c) for c in cks)})
 
 
+def submission_rows(seeds: int, root: Path = SUBMISSIONS, progress: bool = True) -> list[dict]:
+    """The rows of every submission under ``root``: its row.json where it still stands (``reusable``), otherwise
+    evaluated again and its row.json rewritten."""
+    from agents.submission.row import ROW_FILE, evaluate_submission, read_row, reusable, submissions_in, write_row
+
+    rows = []
+    for sub in submissions_in(root):
+        row = read_row(sub.folder)
+        if reusable(row, sub, seeds):
+            say(f"submission {sub.name}: row.json reused (same ONNX file, claims, env version and episodes)")
+        else:
+            say(f"submission {sub.name}: evaluating on {', '.join(sub.scenarios)}")
+            row = evaluate_submission(sub.folder, seeds, progress=progress)
+            write_row(row, sub.folder / ROW_FILE)
+        rows += board_rows(row)
+    return rows
+
+
+def board_rows(row: dict) -> list[dict]:
+    """A submission's row file as leaderboard rows, one per scenario it claims."""
+    spec = get_spec(row["env"])
+    sub = row["submission"]
+    out = []
+    for scenario, result in row["scenarios"].items():
+        metrics = result["metrics"]
+        per_seed = metrics[spec.primary_metric]["per_seed"]
+        out.append({
+            "env": spec.name, "scenario": scenario, "agent": sub["name"], "kind": "submission",
+            "metric": spec.primary_metric, "better": spec.better, **summary(per_seed),
+            **{m: (metrics[m]["mean"] if m in spec.side_metrics else "") for m in side_columns()},
+            "train_steps": sub["env_steps"], "train_wall_s": None, "library": sub["library"],
+            "library_version": sub["library_version"], "training_seeds": " ".join(map(str, sub["training_seeds"])),
+            "eval_seeds": " ".join(map(str, row["protocol"]["episode_seeds"])),
+            "eval_episodes": len(row["protocol"]["episode_seeds"]), "version": row["versions"]["leo_envs"],
+            "git": row["versions"]["git"], "per_seed": per_seed,
+        })
+    return out
+
+
+def merged(rows: list[dict], extra: list[dict]) -> list[dict]:
+    """``rows`` with the ``extra`` rows of the same env and scenario ranked in among them (scenarios the board does
+    not cover are left out); a name already on that scenario's board is refused."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["env"], r["scenario"]), []).append(r)
+    for r in extra:
+        group = groups.get((r["env"], r["scenario"]))
+        if group is None:
+            continue
+        if any(g["agent"] == r["agent"] for g in group):
+            raise ValueError(f"submission {r['agent']!r}: {r['env']}/{r['scenario']} already has a row of that name")
+        group.append(r)
+    return [r for group in groups.values() for r in ranked(group)]
+
+
 def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None,
                  jobs: int = 1) -> list[dict]:
     """Every baseline and fitting checkpoint of every env (or of ``envs``) on each of its scenarios (on its
@@ -275,6 +374,60 @@ def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | 
         return [row for task, future in zip(tasks, futures) for row in done(task, future.result())]
 
 
+def replay(row: dict, submissions: Path) -> float:
+    """The primary metric of the first evaluation episode of ``row``'s agent, played again as the board played it."""
+    spec = get_spec(row["env"])
+    seed = int(row["eval_seeds"].split()[0])
+    env = spec.make(row["scenario"])
+    if row["kind"] == "baseline":
+        policy = spec.baseline(row["agent"], env, seed=0)
+    else:
+        from agents.submission.onnx_policy import OnnxPolicy
+        from agents.submission.row import submissions_in
+
+        sub = {s.name: s for s in submissions_in(submissions)}.get(row["agent"])
+        if sub is None:
+            raise ValueError(f"no submission named {row['agent']!r} in {submissions}")
+        policy = OnnxPolicy(env, sub.policy_path, spec.api, sub.eval_mode, sub.name)
+    return float(spec.run_episode(env, policy, seed)[0][spec.primary_metric])
+
+
+def check(out: Path = ROOT, submissions: Path = SUBMISSIONS) -> tuple[list[str], list[str], list[str]]:
+    """Problems with the committed leaderboard in ``out`` (empty: it stands), the rows replayed and the rows left
+    unchecked (see the module docstring)."""
+    data = json.loads((out / "leaderboard.json").read_text())
+    rows, problems = data["rows"], []
+    if (out / "LEADERBOARD.md").read_text() != render(rows, data["elapsed_s"]):
+        problems.append("LEADERBOARD.md is not what leaderboard.json renders to (edited by hand?)")
+    for r in rows:
+        name = f"{r['env']}/{r['scenario']}/{r['agent']}"
+        for key, value in summary(r["per_seed"]).items():
+            if r[key] != value:
+                problems.append(f"row {name}: {key} {r[key]!r} is not {value!r}, what its per-seed values give")
+    chosen: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        key = (r["env"], r["agent"])
+        if key not in chosen or (r["scenario"] == get_spec(r["env"]).test_scenario
+                                 and chosen[key]["scenario"] != r["scenario"]):
+            chosen[key] = r
+    replayed, unchecked = [], []
+    for r in chosen.values():
+        name = f"{r['env']}/{r['scenario']}/{r['agent']}"
+        if r["kind"] == "learner":
+            unchecked.append(name)
+            continue
+        try:
+            value = replay(r, submissions)
+        except ValueError as exc:
+            problems.append(f"row {name}: cannot be replayed ({exc})")
+            continue
+        replayed.append(name)
+        if value != r["per_seed"][0]:
+            problems.append(f"row {name}: episode seed {r['eval_seeds'].split()[0]} replays to {value!r}, not the "
+                            f"recorded {r['per_seed'][0]!r}")
+    return problems, replayed, unchecked
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
@@ -287,13 +440,28 @@ def main(argv: list[str] | None = None) -> int:
                         help="the training budget of the runs it trains (default: full, the leaderboard's)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="training runs, and then scenarios evaluated, at once (default: one per core)")
+    parser.add_argument("--submissions", type=Path, default=SUBMISSIONS,
+                        help="the folder of submissions whose rows join the board (not with --smoke)")
+    parser.add_argument("--check", action="store_true",
+                        help="check the committed leaderboard in --out instead of writing one (make leaderboard-check)")
     args = parser.parse_args(argv)
+    if args.check:
+        t0 = time.perf_counter()
+        problems, replayed, unchecked = check(args.out, args.submissions)
+        for line in problems:
+            say(f"FAIL {line}")
+        say(f"leaderboard-check: {len(replayed)} agents replayed, {len(unchecked)} learner agents unchecked (weights "
+            f"not in the repository: {', '.join(unchecked) or 'none'}), {len(problems)} problems, "
+            f"{time.perf_counter() - t0:.0f} s")
+        return 1 if problems else 0
     if not (args.smoke or args.no_train):
         train_runs(args.checkpoints, args.budget, missing_only=True, jobs=args.jobs)
 
     t0 = time.perf_counter()
     try:
         rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke, jobs=args.jobs)
+        if not args.smoke:
+            rows = merged(rows, submission_rows(args.seeds, args.submissions))
     except ValueError as exc:  # a damaged run directory (CheckpointError) or a bad argument: one line
         parser.error(str(exc))
     write_outputs(rows, args.out, time.perf_counter() - t0)

@@ -2,15 +2,19 @@
 committed LEADERBOARD.md / BENCHMARKS.md must parse and carry their generator's header."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import leaderboard  # noqa: E402
 import run_all  # noqa: E402
+
+import leaderboard  # noqa: E402
 
 
 def test_leaderboard_smoke_validates(tmp_path):
@@ -29,6 +33,101 @@ def test_leaderboard_smoke_validates(tmp_path):
         assert "header" in str(exc)
     else:
         raise AssertionError("a hand-edited LEADERBOARD.md passed validation")
+
+
+@pytest.fixture(scope="module")
+def small_board(tmp_path_factory) -> tuple[Path, Path]:
+    """A one-seed board of the tiny scenarios with a submission on it (the one-file example, on tiny): the folder of
+    LEADERBOARD.md / leaderboard.json and the submissions folder."""
+    root = tmp_path_factory.mktemp("board")
+    subs = root / "submissions"
+    run = subprocess.run([sys.executable, "examples/submission/bc_offload_routing.py", "--out", str(subs / "bc"),
+                          "--scenario", "tiny", "--episodes", "1", "--epochs", "2", "--hidden", "16"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = leaderboard.collect_rows(1, root / "no-runs", smoke=True)
+    rows = leaderboard.merged(rows, leaderboard.submission_rows(1, subs, progress=False))
+    leaderboard.write_outputs(rows, root / "out", 12.0)
+    return root / "out", subs
+
+
+REPLAYS: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def replayed_once(monkeypatch):
+    """Each row's episode is played once in this module (the checks below replay the same rows)."""
+    cache = REPLAYS
+    replay = leaderboard.replay
+
+    def cached(row: dict, submissions: Path) -> float:
+        key = (row["env"], row["scenario"], row["agent"], row["kind"], row["eval_seeds"], str(submissions))
+        if key not in cache:
+            cache[key] = replay(row, submissions)
+        return cache[key]
+
+    monkeypatch.setattr(leaderboard, "replay", cached)
+    yield
+
+
+def edited_copy(board: Path, tmp_path: Path, edit) -> Path:
+    out = tmp_path / "edited"
+    shutil.copytree(board, out)
+    data = json.loads((out / "leaderboard.json").read_text())
+    edit(data["rows"])
+    (out / "leaderboard.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / "LEADERBOARD.md").write_text(leaderboard.render(data["rows"], data["elapsed_s"]))
+    return out
+
+
+def test_a_generated_board_with_a_submission_passes_its_check(small_board):
+    board, subs = small_board
+    leaderboard.validate(board)
+    rows = json.loads((board / "leaderboard.json").read_text())["rows"]
+    sub = [r for r in rows if r["kind"] == "submission"]
+    assert [(r["env"], r["scenario"], r["agent"]) for r in sub] == [("offload_routing", "tiny", "bc-congestion-aware")]
+    problems, replayed, unchecked = leaderboard.check(board, subs)
+    assert problems == [] and unchecked == []
+    assert "offload_routing/tiny/bc-congestion-aware" in replayed and "aggregation/tiny/milp_optimal" in replayed
+    # a second pass reuses the row file: same ONNX file, claims, env version and episodes
+    assert leaderboard.submission_rows(1, subs, progress=False) == sub
+
+
+def test_a_row_edited_by_hand_fails_the_check_naming_it(small_board, tmp_path):
+    board, subs = small_board
+
+    def better_mean(rows):
+        row = next(r for r in rows if r["agent"] == "random" and r["env"] == "aggregation")
+        row["mean"] *= 2
+
+    problems, _, _ = leaderboard.check(edited_copy(board, tmp_path, better_mean), subs)
+    assert len(problems) == 1 and problems[0].startswith("row aggregation/tiny/random: mean")
+
+
+def test_a_consistent_edit_of_a_rows_values_fails_its_replay(small_board, tmp_path):
+    """Per-seed values and statistics edited together: the replayed episode gives the truth away."""
+    board, subs = small_board
+
+    def forged(rows):
+        for row in rows:
+            if row["agent"] in ("full_local", "bc-congestion-aware"):
+                row["per_seed"] = [v * 0.9 for v in row["per_seed"]]
+                row.update(leaderboard.summary(row["per_seed"]))
+
+    problems, _, _ = leaderboard.check(edited_copy(board, tmp_path, forged), subs)
+    assert [p.split(":")[0] for p in problems] == ["row offload_routing/tiny/full_local",
+                                                     "row offload_routing/tiny/bc-congestion-aware"]
+    assert all("replays to" in p for p in problems)
+
+
+def test_a_hand_edited_leaderboard_md_fails_the_check(small_board, tmp_path):
+    board, subs = small_board
+    out = tmp_path / "md"
+    shutil.copytree(board, out)
+    md = (out / "LEADERBOARD.md").read_text()
+    (out / "LEADERBOARD.md").write_text(md.replace("| random |", "| random (tuned) |", 1))
+    problems, _, _ = leaderboard.check(out, subs)
+    assert problems == ["LEADERBOARD.md is not what leaderboard.json renders to (edited by hand?)"]
 
 
 def test_speed_suite_smoke_renders(tmp_path):
@@ -58,3 +157,13 @@ def test_committed_leaderboard_and_benchmarks_are_generated():
     assert all(r["n_seeds"] >= 5 for r in rows)
     assert (ROOT / "BENCHMARKS.md").read_text().startswith(run_all.HEADER)
     assert (ROOT / "BENCHMARKS.md").read_text() == run_all.render(ROOT / "benchmarks" / "results")
+
+
+def test_the_submission_workflow_runs_the_documented_commands():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "leaderboard.yml").read_text())
+    commands = "\n".join(step.get("run", "") for step in workflow["jobs"]["submission"]["steps"])
+    assert "python evaluate.py --submission" in commands and "python benchmarks/leaderboard.py --check" in commands
+    makefile = (ROOT / "Makefile").read_text()
+    assert "benchmarks/leaderboard.py --check" in makefile.split("test: $(STAMP)")[1].split("\n\n")[0]

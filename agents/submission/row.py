@@ -98,3 +98,33 @@ def write_row(row: dict, path: Path) -> Path:
     path = Path(path)
     path.write_text(json.dumps(row, indent=2) + "\n")
     return path
+
+
+def reusable(row: dict | None, sub: Submission, seeds: int = OFFICIAL_SEEDS, episodes: int = OFFICIAL_EPISODES) -> bool:
+    """Whether a recorded row still stands for ``sub``: same format, claims, env id (its version), evaluation
+    episodes and ONNX file (sha256). Anything else is evaluated again."""
+    return (isinstance(row, dict) and row.get("format") == ROW_FORMAT and row.get("submission") == sub.to_dict()
+            and row.get("env_id") == sub.spec.ids[0]
+            and row.get("protocol", {}).get("episode_seeds") == episode_seeds(seeds, episodes)
+            and set(row.get("scenarios", {})) == set(sub.scenarios)
+            and row.get("onnx_sha256") == sha256(sub.policy_path))
+
+
+def read_row(folder: Path) -> dict | None:
+    path = Path(folder) / ROW_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def submissions_in(root: Path) -> list[Submission]:
+    """Every submission folder under ``root`` (each with a submission.json), loaded and checked, by name."""
+    if not Path(root).is_dir():
+        return []
+    subs = [load_submission(p) for p in sorted(Path(root).iterdir()) if (p / "submission.json").is_file()]
+    names = [s.name for s in subs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{root}: submission names {twice} are used twice")
+    return subs
