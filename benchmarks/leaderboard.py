@@ -57,10 +57,14 @@ def side_columns() -> list[str]:
 
 def columns() -> list[str]:
     return ["env", "scenario", "agent", "kind", "metric", "better", "n_seeds", "mean", "iqm", "ci95_low",
-            "ci95_high", *side_columns(), "train_steps", "train_wall_s", "library", "library_version",
+            "ci95_high", *BOUND_COLUMNS, *side_columns(), "train_steps", "train_wall_s", "library", "library_version",
             "training_seeds", "eval_seeds", "eval_episodes", "version", "git", "per_seed"]
 
 
+BOUND_COLUMNS = ("bound", "optimality_gap", "normalized_score")
+"""Filled where the scenario has a bound (``EnvSpec.bound`` or its reference baseline's value per episode): the
+bound's mean over the evaluation episodes, the row's mean relative gap to it (0: as good as the bound) and its mean
+score normalised per episode between random (0) and the bound (1)."""
 KINDS = ("baseline", "learner", "submission")
 """What a row is: a baseline of the spec, a checkpoint trained by one of our learners, an outside submission."""
 SUBMISSIONS = ROOT / "leaderboard" / "submissions"
@@ -125,19 +129,20 @@ def eval_seeds(report: dict) -> str:
     return " ".join(str(1000 * s + e) for s in seeds for e in range(episodes))
 
 
-def write_outputs(rows: list[dict], out: Path, elapsed_s: float) -> None:
+def write_outputs(rows: list[dict], out: Path, elapsed_s: float, bounds: dict[str, dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "leaderboard.json").write_text(json.dumps({"generator": "benchmarks/leaderboard.py",
-                                                      "elapsed_s": round(elapsed_s), "rows": rows}, indent=2) + "\n")
+                                                      "elapsed_s": round(elapsed_s), "bounds": bounds, "rows": rows},
+                                                     indent=2) + "\n")
     with open(out / "leaderboard.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns())
         w.writeheader()
         w.writerows({**r, "per_seed": " ".join(repr(float(v)) for v in r["per_seed"])} for r in rows)
-    (out / "LEADERBOARD.md").write_text(render(rows, elapsed_s))
+    (out / "LEADERBOARD.md").write_text(render(rows, elapsed_s, bounds))
     plot(rows, out)
 
 
-def render(rows: list[dict], elapsed_s: float) -> str:
+def render(rows: list[dict], elapsed_s: float, bounds: dict[str, dict]) -> str:
     """LEADERBOARD.md from the rows (``--check`` renders leaderboard.json again and compares)."""
     lines = [HEADER, "", "# Leaderboard", "",
              f"Every agent on every registered scenario; {rows[0]['n_seeds'] if rows else 0} seeds each; mean, "
@@ -149,7 +154,9 @@ def render(rows: list[dict], elapsed_s: float) -> str:
              "Kind: baseline; learner (a checkpoint trained by `make reproduce` / `make leaderboard`; its weights "
              "are not in the repository, so CI does not re-check its row: unchecked); submission (an ONNX policy "
              "in `leaderboard/submissions/`, docs/submit.md). `make leaderboard-check` (part of `make test`) plays "
-             "every baseline and submission again on one evaluation episode and compares it with its row.", ""]
+             "every baseline and submission again on one evaluation episode and compares it with its row. Gap: the "
+             "mean relative distance to the scenario's bound (0: as good as the bound); score: normalised per "
+             "episode between random (0) and the bound (1).", ""]
     for env_name, spec in SPECS.items():
         env_rows = [r for r in rows if r["env"] == env_name]
         if not env_rows:
@@ -157,20 +164,28 @@ def render(rows: list[dict], elapsed_s: float) -> str:
         metric, better, side = spec.primary_metric, spec.better, spec.side_metrics
         env_id = f"{spec.ids[0]}; " if spec.ids else ""  # the version the rows were measured on
         lines += [f"## {env_name} ({env_id}{metric}, {better} is better)", "",
-                  f"![{env_name}](leaderboard_{env_name}.png)",
-                  "", "| scenario | rank | agent | kind | mean | IQM | 95% CI | " + " | ".join(side)
+                  f"![{env_name}](leaderboard_{env_name}.png)", ""]
+        for key, bound in bounds.items():
+            if key.startswith(f"{env_name}/"):
+                lines.append(f"- bound on {key.split('/', 1)[1]}: {np.mean(bound['per_seed']):.4g} ({bound['source']})")
+        lines += ["", "| scenario | rank | agent | kind | mean | IQM | 95% CI | gap | score | " + " | ".join(side)
                   + " | seeds | train steps | train wall time (s) | library | training seeds | eval episodes |",
-                  "|---" * (13 + len(side)) + "|"]
+                  "|---" * (15 + len(side)) + "|"]
         for scenario in dict.fromkeys(r["scenario"] for r in env_rows):
             for rank, r in enumerate([r for r in env_rows if r["scenario"] == scenario], start=1):
                 kind = "learner (unchecked)" if r["kind"] == "learner" else r["kind"]
                 lines.append(f"| {scenario} | {rank} | {r['agent']} | {kind} | {r['mean']:.4g} | {r['iqm']:.4g} | "
-                             f"[{r['ci95_low']:.4g}, {r['ci95_high']:.4g}] | "
+                             f"[{r['ci95_low']:.4g}, {r['ci95_high']:.4g}] | {fmt(r['optimality_gap'], '.1%')} | "
+                             f"{fmt(r['normalized_score'], '.3f')} | "
                              + " | ".join(f"{r[m]:.3g}" for m in side)
                              + f" | {r['n_seeds']} | {r['train_steps']} | {wall(r)} | {library(r)} | "
                              f"{r['training_seeds'] or '-'} | {r['eval_episodes']} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def fmt(value, spec: str) -> str:
+    return "-" if value == "" else format(value, spec)
 
 
 def wall(row: dict) -> str:
@@ -351,6 +366,58 @@ def merged(rows: list[dict], extra: list[dict]) -> list[dict]:
     return [r for group in groups.values() for r in ranked(group)]
 
 
+def scenario_bounds(rows: list[dict]) -> dict[str, dict]:
+    """``"env/scenario"`` -> ``{"per_seed", "source"}``: the bound of each evaluation episode of every scenario on the
+    board that has one (``EnvSpec.bound``, else the per-seed values of its reference baseline's row)."""
+    bounds = {}
+    for (env_name, scenario), group in groups_of(rows).items():
+        spec = get_spec(env_name)
+        seeds = [int(x) for x in group[0]["eval_seeds"].split()]
+        if spec.bound is not None:
+            values = [spec.bound(scenario, seed) for seed in seeds]
+            if all(v is not None for v in values):
+                bounds[f"{env_name}/{scenario}"] = {"per_seed": values, "source": spec.bound_source}
+                say(f"{env_name}/{scenario}: bound {np.mean(values):.4g} ({spec.bound_source})")
+            continue
+        reference = [r for r in group if r["agent"] == spec.reference_baseline]
+        if reference:
+            bounds[f"{env_name}/{scenario}"] = {"per_seed": reference[0]["per_seed"],
+                                                "source": f"{spec.reference_baseline} (its value on each episode)"}
+    return bounds
+
+
+def groups_of(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["env"], r["scenario"]), []).append(r)
+    return groups
+
+
+def bound_columns(row: dict, bound: dict | None, random_row: dict | None) -> dict:
+    """A row's ``BOUND_COLUMNS`` ("" where there is no bound, or no random row to normalise with)."""
+    if bound is None:
+        return dict.fromkeys(BOUND_COLUMNS, "")
+    spec = get_spec(row["env"])
+    v, b = np.asarray(row["per_seed"], float), np.asarray(bound["per_seed"], float)
+    out = {"bound": float(b.mean()), "optimality_gap": float(spec.optimality_gap(v, b).mean()),
+           "normalized_score": ""}
+    if random_row is not None:
+        r = np.asarray(random_row["per_seed"], float)
+        if np.all(b != r):
+            out["normalized_score"] = float(((v - r) / (b - r)).mean())
+    return out
+
+
+def with_bounds(rows: list[dict], bounds: dict[str, dict]) -> list[dict]:
+    """``rows`` with their ``BOUND_COLUMNS`` filled from ``bounds`` and each scenario's random row."""
+    out = []
+    for (env_name, scenario), group in groups_of(rows).items():
+        random_row = next((r for r in group if r["agent"] == "random" and r["kind"] == "baseline"), None)
+        bound = bounds.get(f"{env_name}/{scenario}")
+        out += [{**r, **bound_columns(r, bound, random_row)} for r in group]
+    return out
+
+
 def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None,
                  jobs: int = 1) -> list[dict]:
     """Every baseline and fitting checkpoint of every env (or of ``envs``) on each of its scenarios (on its
@@ -396,14 +463,18 @@ def check(out: Path = ROOT, submissions: Path = SUBMISSIONS) -> tuple[list[str],
     """Problems with the committed leaderboard in ``out`` (empty: it stands), the rows replayed and the rows left
     unchecked (see the module docstring)."""
     data = json.loads((out / "leaderboard.json").read_text())
-    rows, problems = data["rows"], []
-    if (out / "LEADERBOARD.md").read_text() != render(rows, data["elapsed_s"]):
+    rows, bounds, problems = data["rows"], data["bounds"], []
+    if (out / "LEADERBOARD.md").read_text() != render(rows, data["elapsed_s"], bounds):
         problems.append("LEADERBOARD.md is not what leaderboard.json renders to (edited by hand?)")
+    derived = {(r["env"], r["scenario"], r["agent"]): r for r in with_bounds(rows, bounds)}
     for r in rows:
         name = f"{r['env']}/{r['scenario']}/{r['agent']}"
-        for key, value in summary(r["per_seed"]).items():
+        expected = {**summary(r["per_seed"]),
+                    **{k: derived[(r["env"], r["scenario"], r["agent"])][k] for k in BOUND_COLUMNS}}
+        for key, value in expected.items():
             if r[key] != value:
                 problems.append(f"row {name}: {key} {r[key]!r} is not {value!r}, what its per-seed values give")
+    problems += check_bounds(rows, bounds)
     chosen: dict[tuple[str, str], dict] = {}
     for r in rows:
         key = (r["env"], r["agent"])
@@ -428,6 +499,30 @@ def check(out: Path = ROOT, submissions: Path = SUBMISSIONS) -> tuple[list[str],
     return problems, replayed, unchecked
 
 
+def check_bounds(rows: list[dict], bounds: dict[str, dict]) -> list[str]:
+    """Each env's bound on its test scenario, computed again for the first evaluation episode (envs with
+    ``EnvSpec.bound``; a reference baseline's values are checked with its row's replay)."""
+    problems = []
+    for env_name, spec in SPECS.items():
+        key = f"{env_name}/{spec.test_scenario}"
+        if spec.bound is None or key not in bounds:
+            continue
+        group = [r for r in rows if r["env"] == env_name and r["scenario"] == spec.test_scenario]
+        seed = int(group[0]["eval_seeds"].split()[0])
+        value = spec.bound(spec.test_scenario, seed)
+        if value != bounds[key]["per_seed"][0]:
+            problems.append(f"bound {key}: episode seed {seed} gives {value!r}, not the recorded "
+                            f"{bounds[key]['per_seed'][0]!r}")
+    return problems
+
+
+def reused_rows(out: Path) -> list[dict]:
+    """The baseline and learner rows of the leaderboard.json in ``out``, without their bound columns (for
+    ``--reuse-rows``: evaluation is deterministic, so re-evaluating the same agents gives the same rows)."""
+    rows = json.loads((out / "leaderboard.json").read_text())["rows"]
+    return [{k: v for k, v in r.items() if k not in BOUND_COLUMNS} for r in rows if r["kind"] != "submission"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=5)
@@ -444,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder of submissions whose rows join the board (not with --smoke)")
     parser.add_argument("--check", action="store_true",
                         help="check the committed leaderboard in --out instead of writing one (make leaderboard-check)")
+    parser.add_argument("--reuse-rows", action="store_true",
+                        help="take the baseline and learner rows of the leaderboard.json in --out as they are and "
+                             "redo the submissions, the bounds and the files (after a change to those alone)")
     args = parser.parse_args(argv)
     if args.check:
         t0 = time.perf_counter()
@@ -454,17 +552,23 @@ def main(argv: list[str] | None = None) -> int:
             f"not in the repository: {', '.join(unchecked) or 'none'}), {len(problems)} problems, "
             f"{time.perf_counter() - t0:.0f} s")
         return 1 if problems else 0
-    if not (args.smoke or args.no_train):
+    if not (args.smoke or args.no_train or args.reuse_rows):
         train_runs(args.checkpoints, args.budget, missing_only=True, jobs=args.jobs)
 
     t0 = time.perf_counter()
     try:
-        rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke, jobs=args.jobs)
+        if args.reuse_rows:
+            elapsed = json.loads((args.out / "leaderboard.json").read_text())["elapsed_s"]
+            rows = reused_rows(args.out)
+        else:
+            rows = collect_rows(1 if args.smoke else args.seeds, args.checkpoints, smoke=args.smoke, jobs=args.jobs)
         if not args.smoke:
             rows = merged(rows, submission_rows(args.seeds, args.submissions))
+        bounds = scenario_bounds(rows)
+        rows = with_bounds(rows, bounds)
     except ValueError as exc:  # a damaged run directory (CheckpointError) or a bad argument: one line
         parser.error(str(exc))
-    write_outputs(rows, args.out, time.perf_counter() - t0)
+    write_outputs(rows, args.out, elapsed if args.reuse_rows else time.perf_counter() - t0, bounds)
     validate(args.out)
     print(f"wrote {args.out / 'LEADERBOARD.md'}: {len(rows)} rows")
     return 0

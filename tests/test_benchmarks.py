@@ -47,7 +47,8 @@ def small_board(tmp_path_factory) -> tuple[Path, Path]:
     assert run.returncode == 0, run.stderr[-2000:]
     rows = leaderboard.collect_rows(1, root / "no-runs", smoke=True)
     rows = leaderboard.merged(rows, leaderboard.submission_rows(1, subs, progress=False))
-    leaderboard.write_outputs(rows, root / "out", 12.0)
+    bounds = leaderboard.scenario_bounds(rows)
+    leaderboard.write_outputs(leaderboard.with_bounds(rows, bounds), root / "out", 12.0, bounds)
     return root / "out", subs
 
 
@@ -76,7 +77,7 @@ def edited_copy(board: Path, tmp_path: Path, edit) -> Path:
     data = json.loads((out / "leaderboard.json").read_text())
     edit(data["rows"])
     (out / "leaderboard.json").write_text(json.dumps(data, indent=2) + "\n")
-    (out / "LEADERBOARD.md").write_text(leaderboard.render(data["rows"], data["elapsed_s"]))
+    (out / "LEADERBOARD.md").write_text(leaderboard.render(data["rows"], data["elapsed_s"], data["bounds"]))
     return out
 
 
@@ -88,9 +89,14 @@ def test_a_generated_board_with_a_submission_passes_its_check(small_board):
     assert [(r["env"], r["scenario"], r["agent"]) for r in sub] == [("offload_routing", "tiny", "bc-congestion-aware")]
     problems, replayed, unchecked = leaderboard.check(board, subs)
     assert problems == [] and unchecked == []
+    data = json.loads((board / "leaderboard.json").read_text())
+    assert set(data["bounds"]) == {"offload_routing/tiny", "aggregation/tiny"}  # the lower bound, the MILP optimum
+    for r in rows:  # no agent beats the bound; random scores 0, the bound 1
+        assert r["optimality_gap"] >= 0 and (r["normalized_score"] == 0.0) == (r["agent"] == "random")
     assert "offload_routing/tiny/bc-congestion-aware" in replayed and "aggregation/tiny/milp_optimal" in replayed
     # a second pass reuses the row file: same ONNX file, claims, env version and episodes
-    assert leaderboard.submission_rows(1, subs, progress=False) == sub
+    unbounded = [{k: v for k, v in r.items() if k not in leaderboard.BOUND_COLUMNS} for r in sub]
+    assert leaderboard.submission_rows(1, subs, progress=False) == unbounded
 
 
 def test_a_row_edited_by_hand_fails_the_check_naming_it(small_board, tmp_path):
@@ -108,11 +114,14 @@ def test_a_consistent_edit_of_a_rows_values_fails_its_replay(small_board, tmp_pa
     """Per-seed values and statistics edited together: the replayed episode gives the truth away."""
     board, subs = small_board
 
+    data = json.loads((board / "leaderboard.json").read_text())
+
     def forged(rows):
         for row in rows:
             if row["agent"] in ("full_local", "bc-congestion-aware"):
                 row["per_seed"] = [v * 0.9 for v in row["per_seed"]]
                 row.update(leaderboard.summary(row["per_seed"]))
+        rows[:] = leaderboard.with_bounds(rows, data["bounds"])
 
     problems, _, _ = leaderboard.check(edited_copy(board, tmp_path, forged), subs)
     assert [p.split(":")[0] for p in problems] == ["row offload_routing/tiny/full_local",

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import calibration  # noqa: E402
-import leaderboard  # noqa: E402
 
 import evaluate  # noqa: E402
+import leaderboard  # noqa: E402
 import train  # noqa: E402
 
 

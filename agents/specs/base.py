@@ -190,6 +190,13 @@ class EnvSpec:
     """``run_episode(env, policy, seed)``: one episode from ``reset(seed=seed)`` to its end."""
     learners: tuple[LearnerSpec, ...] = ()
     """The learners ``train.py`` can train on this env."""
+    bound: Callable[[str, int], float | None] | None = None
+    """``bound(scenario, seed)``: a bound on the primary metric of the episode reset with ``seed`` that no policy can
+    beat (a lower bound where lower is better), None where none is known; the leaderboard shows each row's gap to
+    it and its score normalised between random (0) and it (1). Envs without one use ``reference_baseline``'s value
+    on each episode where that baseline solves it."""
+    bound_source: str = ""
+    """What ``bound`` is, in a few words (shown beside it on the leaderboard)."""
     reference_baseline: str | None = None
     """A baseline that is optimal (an exact solver): when evaluated, every agent gets an
     ``optimality_gap`` metric, its relative distance to it on the primary metric (0 = optimal)."""

@@ -35,6 +35,17 @@ def run_episode(env, policy, seed: int) -> EpisodeResult:
     return info, (tk.finish - tk.arrival)[: tk.size][done]
 
 
+def episode_bound(scenario: str, seed: int) -> float:
+    """The lower bound on ``mean_task_cost_s`` of the episode reset with ``seed`` (each scored task alone in the
+    network: ``leo_envs.envs.offload_routing.lower_bound``). The tasks and orbits do not depend on the policy, so the
+    episode is played by full_local, the cheapest baseline to run."""
+    from leo_envs.envs.offload_routing import lower_bound
+
+    env = make(scenario)
+    run_episode(env, make_offload_routing_baseline("full_local", env, seed=0), seed)
+    return lower_bound(env).mean_task_cost_s
+
+
 def delay_cdf(report: dict, delays: dict, out: Path, stem: str) -> Path | None:
     """CDF of the finished tasks' delays, one line per agent."""
     if not any(len(d) for d in delays.values()):
@@ -172,6 +183,8 @@ SPEC = EnvSpec(
                     train="agents.torchrl_marl.qmix:train", policy="agents.torchrl_marl.policy:MARLPolicy.load",
                     quick_budget=lambda scenario: 6_000, export="agents.torchrl_marl.policy:onnx_export"),
     ),
+    bound=episode_bound,
+    bound_source="each scored task alone in the network: best split, earliest path to a C-Sat, no queueing",
     extra_plots=(delay_cdf,),
     leaderboard_checkpoints=leaderboard_checkpoints,
     leaderboard_runs=tuple((name, name, "iridium") for name in ("madqn", *STANDARD_RUNS)),

@@ -1,3 +1,4 @@
+from .bound import LowerBound, lower_bound
 from .config import SCENARIOS, OffloadRoutingConfig, make_config
 from .dynamics import OffloadRoutingSim
 from .env import OffloadRoutingEnv
@@ -14,5 +15,5 @@ from .types import (
 )
 
 __all__ = ["COMPUTE", "FIRST_PORT", "FIRST_RATIO", "HOLD", "NUM_PORTS", "OBS", "PORT_NAMES", "SCENARIOS",
-           "OffloadRoutingConfig", "OffloadRoutingEnv", "OffloadRoutingSim", "OffloadRoutingState", "Transitions",
-           "make_config"]
+           "LowerBound", "OffloadRoutingConfig", "OffloadRoutingEnv", "OffloadRoutingSim", "OffloadRoutingState",
+           "Transitions", "lower_bound", "make_config"]
