@@ -23,8 +23,8 @@ checkpoint of ours, submission).
 what leaderboard.json renders to, each row's mean, IQM and interval must be those of its per-seed values, and every
 agent whose policy is in the repository (baselines, submissions) is played again on the first evaluation episode
 of one scenario (its test scenario's row where it has one), which must give its recorded value exactly: a hand
-edit fails, naming the row. Learner rows (weights in ``results/runs``, not in the repository) are listed as
-unchecked.
+edit fails, naming the row. No row may beat its scenario's bound on any evaluation episode. Learner rows (weights in
+``results/runs``, not in the repository) are listed as unchecked.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ from scipy.stats import trim_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import aggregates  # noqa: E402  (benchmarks/aggregates.py, beside this file)
 
 from agents.specs import SPECS, get_spec  # noqa: E402  (after the sys.path insert)
 from agents.specs.base import BUDGETS  # noqa: E402
@@ -129,20 +131,29 @@ def eval_seeds(report: dict) -> str:
     return " ".join(str(1000 * s + e) for s in seeds for e in range(episodes))
 
 
+def summaries(rows: list[dict], bounds: dict[str, dict]) -> dict:
+    """The per-env aggregates of the normalised scores (``benchmarks/aggregates.py``): what leaderboard.json keeps
+    beside the rows and ``--check`` recomputes."""
+    ranked = aggregates.aggregates(rows, bounds)
+    return {"aggregates": ranked, "improvements": aggregates.improvements(rows, bounds, ranked)}
+
+
 def write_outputs(rows: list[dict], out: Path, elapsed_s: float, bounds: dict[str, dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    summary_data = summaries(rows, bounds)
     (out / "leaderboard.json").write_text(json.dumps({"generator": "benchmarks/leaderboard.py",
-                                                      "elapsed_s": round(elapsed_s), "bounds": bounds, "rows": rows},
-                                                     indent=2) + "\n")
+                                                      "elapsed_s": round(elapsed_s), "bounds": bounds,
+                                                      **summary_data, "rows": rows}, indent=2) + "\n")
     with open(out / "leaderboard.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns())
         w.writeheader()
         w.writerows({**r, "per_seed": " ".join(repr(float(v)) for v in r["per_seed"])} for r in rows)
-    (out / "LEADERBOARD.md").write_text(render(rows, elapsed_s, bounds))
+    (out / "LEADERBOARD.md").write_text(render(rows, elapsed_s, bounds, summary_data))
     plot(rows, out)
+    aggregates.plot(rows, bounds, summary_data["aggregates"], out)
 
 
-def render(rows: list[dict], elapsed_s: float, bounds: dict[str, dict]) -> str:
+def render(rows: list[dict], elapsed_s: float, bounds: dict[str, dict], summary_data: dict) -> str:
     """LEADERBOARD.md from the rows (``--check`` renders leaderboard.json again and compares)."""
     lines = [HEADER, "", "# Leaderboard", "",
              f"Every agent on every registered scenario; {rows[0]['n_seeds'] if rows else 0} seeds each; mean, "
@@ -168,6 +179,7 @@ def render(rows: list[dict], elapsed_s: float, bounds: dict[str, dict]) -> str:
         for key, bound in bounds.items():
             if key.startswith(f"{env_name}/"):
                 lines.append(f"- bound on {key.split('/', 1)[1]}: {np.mean(bound['per_seed']):.4g} ({bound['source']})")
+        lines += aggregate_lines(env_name, summary_data)
         lines += ["", "| scenario | rank | agent | kind | mean | IQM | 95% CI | gap | score | " + " | ".join(side)
                   + " | seeds | train steps | train wall time (s) | library | training seeds | eval episodes |",
                   "|---" * (15 + len(side)) + "|"]
@@ -182,6 +194,26 @@ def render(rows: list[dict], elapsed_s: float, bounds: dict[str, dict]) -> str:
                              f"{r['training_seeds'] or '-'} | {r['eval_episodes']} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def aggregate_lines(env_name: str, summary_data: dict) -> list[str]:
+    """The env's aggregate table (IQM of normalised scores, rliable) and the leader's probability of improvement."""
+    entries = summary_data["aggregates"].get(env_name, [])
+    if not entries:
+        return []
+    lines = ["", f"![{env_name}, normalised](leaderboard_{env_name}_normalised.png)", "",
+             "Aggregate over every evaluation episode of the bounded scenarios each agent has rows on: IQM of the "
+             "normalised score (random 0, bound 1) with its 95% stratified bootstrap interval (rliable, "
+             f"{aggregates.REPS} resamples).", "",
+             "| rank | agent | kind | IQM | 95% CI | episodes | scenarios |", "|---|---|---|---|---|---|---|"]
+    for rank, e in enumerate(entries, start=1):
+        lines.append(f"| {rank} | {e['agent']} | {e['kind']} | {e['iqm']:.4f} | [{e['ci_low']:.4f}, "
+                     f"{e['ci_high']:.4f}] | {e['runs']} | {', '.join(e['scenarios'])} |")
+    for pair in summary_data["improvements"].get(env_name, []):
+        lines.append(f"\nP({pair['agent']} > {pair['rival']}) = {pair['p']:.3f} [{pair['ci_low']:.3f}, "
+                     f"{pair['ci_high']:.3f}] on {', '.join(pair['scenarios'])} (the probability that an episode of "
+                     "the first scores above one of the second; 0.5: no difference)")
+    return lines
 
 
 def fmt(value, spec: str) -> str:
@@ -464,8 +496,11 @@ def check(out: Path = ROOT, submissions: Path = SUBMISSIONS) -> tuple[list[str],
     unchecked (see the module docstring)."""
     data = json.loads((out / "leaderboard.json").read_text())
     rows, bounds, problems = data["rows"], data["bounds"], []
-    if (out / "LEADERBOARD.md").read_text() != render(rows, data["elapsed_s"], bounds):
+    recorded = {k: data[k] for k in ("aggregates", "improvements")}
+    if (out / "LEADERBOARD.md").read_text() != render(rows, data["elapsed_s"], bounds, recorded):
         problems.append("LEADERBOARD.md is not what leaderboard.json renders to (edited by hand?)")
+    if json.loads(json.dumps(summaries(rows, bounds))) != recorded:
+        problems.append("leaderboard.json: aggregates or improvements are not what its rows give")
     derived = {(r["env"], r["scenario"], r["agent"]): r for r in with_bounds(rows, bounds)}
     for r in rows:
         name = f"{r['env']}/{r['scenario']}/{r['agent']}"
@@ -475,6 +510,7 @@ def check(out: Path = ROOT, submissions: Path = SUBMISSIONS) -> tuple[list[str],
             if r[key] != value:
                 problems.append(f"row {name}: {key} {r[key]!r} is not {value!r}, what its per-seed values give")
     problems += check_bounds(rows, bounds)
+    problems += beaten_bounds(rows, bounds)
     chosen: dict[tuple[str, str], dict] = {}
     for r in rows:
         key = (r["env"], r["agent"])
@@ -513,6 +549,22 @@ def check_bounds(rows: list[dict], bounds: dict[str, dict]) -> list[str]:
         if value != bounds[key]["per_seed"][0]:
             problems.append(f"bound {key}: episode seed {seed} gives {value!r}, not the recorded "
                             f"{bounds[key]['per_seed'][0]!r}")
+    return problems
+
+
+def beaten_bounds(rows: list[dict], bounds: dict[str, dict]) -> list[str]:
+    """Every evaluated episode of every row against its scenario's bound: a value better than the bound means the
+    bound (or the row) is wrong."""
+    problems = []
+    for r in rows:
+        bound = bounds.get(f"{r['env']}/{r['scenario']}")
+        if bound is None:
+            continue
+        sign = 1.0 if r["better"] == "lower" else -1.0
+        for seed, v, b in zip(r["eval_seeds"].split(), r["per_seed"], bound["per_seed"]):
+            if sign * (v - b) < 0:
+                problems.append(f"row {r['env']}/{r['scenario']}/{r['agent']}: episode seed {seed} scores {v!r}, "
+                                f"better than the bound {b!r}")
     return problems
 
 

@@ -36,7 +36,7 @@ def test_leaderboard_smoke_validates(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def small_board(tmp_path_factory) -> tuple[Path, Path]:
+def small_board(fewer_resamples, tmp_path_factory) -> tuple[Path, Path]:
     """A one-seed board of the tiny scenarios with a submission on it (the one-file example, on tiny): the folder of
     LEADERBOARD.md / leaderboard.json and the submissions folder."""
     root = tmp_path_factory.mktemp("board")
@@ -53,6 +53,16 @@ def small_board(tmp_path_factory) -> tuple[Path, Path]:
 
 
 REPLAYS: dict = {}
+
+
+@pytest.fixture(scope="module")
+def fewer_resamples():
+    """The boards below test the bookkeeping, not the intervals' width: 200 bootstrap resamples instead of 2000."""
+    import aggregates
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(aggregates, "REPS", 200)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -76,8 +86,11 @@ def edited_copy(board: Path, tmp_path: Path, edit) -> Path:
     shutil.copytree(board, out)
     data = json.loads((out / "leaderboard.json").read_text())
     edit(data["rows"])
+    summary_data = leaderboard.summaries(data["rows"], data["bounds"])
+    data.update(summary_data)
     (out / "leaderboard.json").write_text(json.dumps(data, indent=2) + "\n")
-    (out / "LEADERBOARD.md").write_text(leaderboard.render(data["rows"], data["elapsed_s"], data["bounds"]))
+    (out / "LEADERBOARD.md").write_text(leaderboard.render(data["rows"], data["elapsed_s"], data["bounds"],
+                                                           summary_data))
     return out
 
 
@@ -176,3 +189,19 @@ def test_the_submission_workflow_runs_the_documented_commands():
     assert "python evaluate.py --submission" in commands and "python benchmarks/leaderboard.py --check" in commands
     makefile = (ROOT / "Makefile").read_text()
     assert "benchmarks/leaderboard.py --check" in makefile.split("test: $(STAMP)")[1].split("\n\n")[0]
+
+
+def test_a_row_better_than_its_bound_fails_the_check(small_board, tmp_path):
+    board, subs = small_board
+    data = json.loads((board / "leaderboard.json").read_text())
+    bound = data["bounds"]["offload_routing/tiny"]["per_seed"][0]
+
+    def impossible(rows):
+        row = next(r for r in rows if r["agent"] == "even_split" and r["env"] == "offload_routing")
+        row["per_seed"] = [bound * 0.9]
+        row.update(leaderboard.summary(row["per_seed"]))
+        rows[:] = leaderboard.with_bounds(rows, data["bounds"])
+
+    problems, _, _ = leaderboard.check(edited_copy(board, tmp_path, impossible), subs)
+    assert any(p.startswith("row offload_routing/tiny/even_split: episode seed 0 scores") and "better than the bound"
+               in p for p in problems)

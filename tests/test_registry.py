@@ -163,7 +163,9 @@ def test_a_third_env_is_one_spec(toy, tmp_path, capsys):
     tiny = [r for r in rows if r["scenario"] == "tiny"]
     assert [r["agent"] for r in tiny][-1] == "always_zero" and tiny[0]["better"] == "higher"
     assert {r["train_steps"] for r in tiny if r["agent"] == "best_constant"} == {50}
-    leaderboard.write_outputs(rows, tmp_path / "lb", 0.0)
+    bounds = leaderboard.scenario_bounds(rows)
+    assert set(bounds) == {"toy/tiny", "toy/fair"}  # its reference baseline's values: every row gets a gap
+    leaderboard.write_outputs(leaderboard.with_bounds(rows, bounds), tmp_path / "lb", 0.0, bounds)
     leaderboard.validate(tmp_path / "lb")
     md = (tmp_path / "lb" / "LEADERBOARD.md").read_text()
     assert "## toy (hit_rate, higher is better)" in md and "| misses |" in md
