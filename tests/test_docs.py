@@ -94,3 +94,14 @@ def test_code_blocks_of_written_pages_run(page, monkeypatch):
 def test_code_blocks_of_generated_pages_run(generated, monkeypatch):
     ran = sum(run_blocks(text, path, monkeypatch) for path, text in generated.items() if path.endswith(".md"))
     assert ran >= len(SPECS)  # at least each env page's usage block
+
+
+def test_the_leaderboard_page_has_a_tab_per_env_with_every_row():
+    import json
+
+    rows = json.loads((ROOT / "leaderboard.json").read_text())["rows"]
+    page = hooks.leaderboard_page()
+    for env_name in {r["env"] for r in rows}:
+        assert f'=== "{env_name}"' in page and f"leaderboard_{env_name}_normalised.png" in page
+    for r in rows:
+        assert f"| {r['agent']} | {r['kind']} | {r['mean']:.4g} [" in page, r["agent"]
