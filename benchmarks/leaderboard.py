@@ -9,7 +9,9 @@ on the env's primary metric: mean, IQM, 95% bootstrap CI over seeds, train steps
 version, git commit) and one plot per env. Checkpoints come from ``--checkpoints`` (``make reproduce``'s
 runs); a run the specs expect there (``EnvSpec.leaderboard_runs``) that is missing is trained first (seed 0),
 at its learner's full budget (``--budget quick``: the quick one), ``--jobs`` at once, unless ``--no-train``.
-A row records the budget its checkpoint was trained for. ``--smoke`` runs one seed on the tiny scenarios and
+A row records the budget its checkpoint was trained for; a checkpoint's rows are kept in its run directory
+(``leaderboard_rows/``) and reused while its weights, the env version and the evaluation episodes are unchanged
+(the baselines are evaluated every time). ``--smoke`` runs one seed on the tiny scenarios and
 trains nothing (CI checks the schema with it). The files are generated: never edit them by hand. Envs, their
 scenarios, primary metric and direction, side metrics, baselines and trained checkpoints come from the env
 specs (agents/specs).
@@ -332,15 +334,50 @@ def train_runs(runs: Path, budget: str, *, envs: list[str] | None = None, missin
         return {name: future.result() for name, future in futures.items()}
 
 
+CHECKPOINT_ROWS = "leaderboard_rows"
+"""A run directory's folder of its leaderboard rows, one file per env and scenario, reused while they stand."""
+
+
+def checkpoint_key(run: Path, env_name: str, seeds: int) -> dict:
+    """What a checkpoint's cached rows depend on: its model snapshot (every file's sha256), the env's id (its
+    version) and the evaluation episodes."""
+    from agents.checkpoint import read_model
+
+    spec = get_spec(env_name)
+    return {"env_id": spec.ids[0] if spec.ids else spec.name, "model": read_model(run).manifest["files"],
+            "eval_seeds": list(range(seeds)), "episodes": 1}
+
+
+def cached_rows(run: Path, env_name: str, scenario: str, seeds: int) -> list[dict] | None:
+    """The rows a checkpoint had on a scenario, if its weights, the env version and the episodes are unchanged."""
+    path = run / CHECKPOINT_ROWS / f"{env_name}-{scenario}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data["rows"] if data.get("key") == checkpoint_key(run, env_name, seeds) else None
+
+
 def scenario_rows(env_name: str, scenario: str, seeds: int, runs: Path) -> list[dict]:
-    """Every baseline and fitting checkpoint of one env on one scenario: its rows."""
+    """Every baseline and fitting checkpoint of one env on one scenario: its rows. A checkpoint's rows are reused
+    from its run directory (``CHECKPOINT_ROWS``) while they stand; the baselines and the rest are evaluated."""
     from agents.registry import checkpoint_meta
     from evaluate import evaluate
 
     spec = get_spec(env_name)
     cks = checkpoints_for(env_name, scenario, runs)
-    report, _ = evaluate(env_name, list(spec.baselines), cks, scenario, seeds, 1, progress=False)
-    return rows_for(report, {m["agent"]: m for m in (checkpoint_meta(c) for c in cks)})
+    reused = {c: cached_rows(c, env_name, scenario, seeds) for c in cks}
+    fresh = [c for c in cks if reused[c] is None]
+    report, _ = evaluate(env_name, list(spec.baselines), fresh, scenario, seeds, 1, progress=False)
+    rows = rows_for(report, {m["agent"]: m for m in (checkpoint_meta(c) for c in fresh)})
+    for c in fresh:
+        learner = checkpoint_meta(c)["agent"]
+        mine = [r for r in rows
+                if r["kind"] == "learner" and report["meta"]["agents"][r["agent"]]["learner"] == learner]
+        (c / CHECKPOINT_ROWS).mkdir(exist_ok=True)
+        (c / CHECKPOINT_ROWS / f"{env_name}-{scenario}.json").write_text(
+            json.dumps({"key": checkpoint_key(c, env_name, seeds), "rows": mine}, indent=2) + "\n")
+    return ranked(rows + [r for c in cks if reused[c] is not None for r in reused[c]])
 
 
 def submission_rows(seeds: int, root: Path = SUBMISSIONS, progress: bool = True) -> list[dict]:

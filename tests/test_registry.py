@@ -132,7 +132,7 @@ def toy(monkeypatch):
     return asked
 
 
-def test_a_third_env_is_one_spec(toy, tmp_path, capsys):
+def test_a_third_env_is_one_spec(toy, tmp_path, capsys, monkeypatch):
     # train.py trains its learner and evaluate.py loads the checkpoint through the learner table
     assert train.main(["toy", "best_constant", "--out", str(tmp_path / "runs" / "best"), "--no-progress"]) == 0
     assert isinstance(load_policy(tmp_path / "runs" / "best", GuessEnv()), ConstantPolicy)
@@ -163,6 +163,16 @@ def test_a_third_env_is_one_spec(toy, tmp_path, capsys):
     tiny = [r for r in rows if r["scenario"] == "tiny"]
     assert [r["agent"] for r in tiny][-1] == "always_zero" and tiny[0]["better"] == "higher"
     assert {r["train_steps"] for r in tiny if r["agent"] == "best_constant"} == {50}
+    # a checkpoint's rows are reused from its run directory while its weights stand; the baselines are evaluated
+    played, real_evaluate = [], evaluate.evaluate
+
+    def recording(env_name, agents, checkpoints, *args, **kwargs):
+        played.append(list(checkpoints))
+        return real_evaluate(env_name, agents, checkpoints, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "evaluate", recording)
+    assert leaderboard.collect_rows(2, tmp_path / "runs", envs=["toy"]) == rows
+    assert played == [[], []]  # two scenarios, no checkpoint evaluated again
     bounds = leaderboard.scenario_bounds(rows)
     assert set(bounds) == {"toy/tiny", "toy/fair"}  # its reference baseline's values: every row gets a gap
     leaderboard.write_outputs(leaderboard.with_bounds(rows, bounds), tmp_path / "lb", 0.0, bounds)
