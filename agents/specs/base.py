@@ -194,7 +194,7 @@ class EnvSpec:
     """``bound(scenario, seed)``: a bound on the primary metric of the episode reset with ``seed`` that no policy can
     beat (a lower bound where lower is better), None where none is known; the leaderboard shows each row's gap to
     it and its score normalised between random (0) and it (1). Envs without one use ``reference_baseline``'s value
-    on each episode where that baseline solves it."""
+    on each episode where that baseline solves it (a reference, not necessarily a bound on every policy)."""
     bound_source: str = ""
     """What ``bound`` is, in a few words (shown beside it on the leaderboard)."""
     reference_baseline: str | None = None
