@@ -21,18 +21,29 @@ RIVALS = 2
 """The leader's probability of improvement is reported over this many next entries."""
 
 
+def normalised(row: dict, bound: dict | None, random_row: dict | None) -> np.ndarray | None:
+    """A row's per-episode normalised scores (random 0, bound 1); None without a bound, a random row, or where the
+    bound equals random's value."""
+    if bound is None or random_row is None:
+        return None
+    b, rnd = np.asarray(bound["per_seed"], float), np.asarray(random_row["per_seed"], float)
+    if np.any(b == rnd):
+        return None
+    return (np.asarray(row["per_seed"], float) - rnd) / (b - rnd)
+
+
+def random_rows(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    """(env, scenario) -> its random baseline's row."""
+    return {(r["env"], r["scenario"]): r for r in rows if r["agent"] == "random" and r["kind"] == "baseline"}
+
+
 def normalised_runs(rows: list[dict], bounds: dict[str, dict]) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """env -> agent -> scenario -> per-episode normalised scores, for every scenario with a bound and a random row."""
-    out: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    randoms, out = random_rows(rows), {}
     for r in rows:
-        bound = bounds.get(f"{r['env']}/{r['scenario']}")
-        random_row = next((x for x in rows if (x["env"], x["scenario"], x["agent"], x["kind"])
-                           == (r["env"], r["scenario"], "random", "baseline")), None)
-        if bound is None or random_row is None:
-            continue
-        b, rnd = np.asarray(bound["per_seed"], float), np.asarray(random_row["per_seed"], float)
-        score = (np.asarray(r["per_seed"], float) - rnd) / (b - rnd)
-        out.setdefault(r["env"], {}).setdefault(r["agent"], {})[r["scenario"]] = score
+        score = normalised(r, bounds.get(f"{r['env']}/{r['scenario']}"), randoms.get((r["env"], r["scenario"])))
+        if score is not None:
+            out.setdefault(r["env"], {}).setdefault(r["agent"], {})[r["scenario"]] = score
     return out
 
 

@@ -468,23 +468,16 @@ def bound_columns(row: dict, bound: dict | None, random_row: dict | None) -> dic
         return dict.fromkeys(BOUND_COLUMNS, "")
     spec = get_spec(row["env"])
     v, b = np.asarray(row["per_seed"], float), np.asarray(bound["per_seed"], float)
-    out = {"bound": float(b.mean()), "optimality_gap": float(spec.optimality_gap(v, b).mean()),
-           "normalized_score": ""}
-    if random_row is not None:
-        r = np.asarray(random_row["per_seed"], float)
-        if np.all(b != r):
-            out["normalized_score"] = float(((v - r) / (b - r)).mean())
-    return out
+    score = aggregates.normalised(row, bound, random_row)
+    return {"bound": float(b.mean()), "optimality_gap": float(spec.optimality_gap(v, b).mean()),
+            "normalized_score": "" if score is None else float(score.mean())}
 
 
 def with_bounds(rows: list[dict], bounds: dict[str, dict]) -> list[dict]:
     """``rows`` with their ``BOUND_COLUMNS`` filled from ``bounds`` and each scenario's random row."""
-    out = []
-    for (env_name, scenario), group in groups_of(rows).items():
-        random_row = next((r for r in group if r["agent"] == "random" and r["kind"] == "baseline"), None)
-        bound = bounds.get(f"{env_name}/{scenario}")
-        out += [{**r, **bound_columns(r, bound, random_row)} for r in group]
-    return out
+    randoms = aggregates.random_rows(rows)
+    return [{**r, **bound_columns(r, bounds.get(f"{r['env']}/{r['scenario']}"), randoms.get((r["env"], r["scenario"])))}
+            for group in groups_of(rows).values() for r in group]
 
 
 def collect_rows(seeds: int, runs: Path, smoke: bool = False, envs: list[str] | None = None,
