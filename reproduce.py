@@ -121,7 +121,7 @@ def learning_curves(runs: Path, out: Path) -> Path:
                      label=lvl)
     axes[1].set_xlabel("steps")
     axes[1].set_ylabel("training EDR (J/s)")
-    axes[1].set_title("Double DQN on Aggregation-v1")
+    axes[1].set_title("Double DQN on Aggregation-v2")
     axes[1].legend(fontsize=8)
     path = out / "learning_curves.png"
     fig.savefig(path, dpi=100, bbox_inches="tight")
@@ -222,7 +222,7 @@ def write_report(out: Path, runs: Path, budget: str, timings: dict, run_walls: d
         lines.append(f"| {name} | {fmt(m['mean_task_cost_s'])} | {fmt(m['completion_rate'])} | "
                      f"{fmt(m['drop_rate'])} | {fmt(m['mean_delay_s'])} | {fmt(m['p95_delay_s'])} | "
                      f"{fmt(m['peak_isl_utilization'])} |")
-    lines += ["", "## Business aggregation (Aggregation-v1)", "",
+    lines += ["", "## Business aggregation (Aggregation-v2)", "",
               "| traffic | agent | EDR (J/s) | energy reduction | delay increment (s) | deadline violations | "
               "paper (DDQN): reduction / delay |", "|---|---|---|---|---|---|---|"]
     for lvl in LEVELS:

@@ -47,7 +47,7 @@ SHARED_POLICY = "shared"
 EPISODE_METRICS = (
     # offload_routing_v3 (headline first)
     "mean_task_cost_s", "mean_delay_s", "completion_rate", "drop_rate", "masked_actions_total",
-    # Aggregation-v1 (headline first)
+    # Aggregation-v2 (headline first)
     "edr_j_per_s", "energy_reduction", "deadline_violations",
 )
 _RLMODULECONFIG_NOTICE = "RLModule(config=[RLModuleConfig object])"

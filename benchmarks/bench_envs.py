@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from leo_envs import offload_routing_v3
+from leo_envs import AGGREGATION_ID, offload_routing_v3
 
 try:
     from bench_core import write_results
@@ -64,9 +64,9 @@ def mpe_rate(steps: int, seed: int = 0) -> dict:
 
 
 def aggregation_rate(scenario: str, steps: int, seed: int = 0) -> dict:
-    from leo_envs import aggregation_v1
+    from leo_envs import aggregation_v2
 
-    env = aggregation_v1.env(scenario)
+    env = aggregation_v2.env(scenario)
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     elapsed = 0.0
@@ -78,18 +78,18 @@ def aggregation_rate(scenario: str, steps: int, seed: int = 0) -> dict:
         elapsed += time.perf_counter() - t0
         if terminated or truncated:
             obs, _ = env.reset()
-    return {"env": "Aggregation-v1", "api": "gym", "scenario": scenario, "agents": 1, "steps": steps,
+    return {"env": AGGREGATION_ID.split("/")[1], "api": "gym", "scenario": scenario, "agents": 1, "steps": steps,
             "steps_per_s": steps / elapsed, "agent_steps_per_s": steps / elapsed}
 
 
 def milp_solve_times(sizes=(8, 16, 24, 32), seed: int = 0) -> list[dict]:
     """Time of milp_optimal on instances with about ``size`` businesses to reassign."""
     from agents.baselines import make_aggregation_baseline
-    from leo_envs import aggregation_v1
+    from leo_envs import aggregation_v2
 
     rows = []
     for size in sizes:
-        env = aggregation_v1.env("low_traffic", businesses_per_sat=max(size / 8, 0.5))
+        env = aggregation_v2.env("low_traffic", businesses_per_sat=max(size / 8, 0.5))
         policy = make_aggregation_baseline("milp_optimal", env, seed, max_businesses=10 * size)
         times, counts = [], []
         for s in range(3):
@@ -143,7 +143,7 @@ def main() -> None:
     for name, ok in checks.items():
         print(f"target {name}: {'met' if ok else 'MISSED'}")
     milp = milp_solve_times()
-    print("milp_optimal solve time per instance (Aggregation-v1, 12 service satellites):")
+    print("milp_optimal solve time per instance (Aggregation-v2, 12 service satellites):")
     for r in milp:
         print(f"  {r['mean_businesses']:5.1f} businesses: {r['solve_s'] * 1e3:8.1f} ms, "
               f"{r['dinkelbach_rounds']} Dinkelbach rounds")

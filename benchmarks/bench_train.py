@@ -7,7 +7,7 @@ episode logs. Building the env and the model, and imports, are outside the clock
 sides take one gradient step of the same batch size per env step, so the ratio is the ratio of their
 training speeds at the same learning work.
 
-- Double DQN (ours, masked, SB3-based) vs SB3 ``DQN("MultiInputPolicy")`` on Aggregation-v1, same
+- Double DQN (ours, masked, SB3-based) vs SB3 ``DQN("MultiInputPolicy")`` on Aggregation-v2, same
   hyper-parameters.
 - MADQN vs SB3 ``DQN`` with parameter sharing through SuperSuit (``pettingzoo_env_to_vec_env_v1``, one
   vector slot per satellite) on offload_routing_v3 (iridium). Both run the same number of slots, and SB3
@@ -46,11 +46,11 @@ def ddqn_vs_stock(steps: int) -> dict:
 
     from agents.double_dqn.config import DoubleDQNConfig
     from agents.double_dqn.train import build_model
-    from leo_envs import aggregation_v1
+    from leo_envs import AGGREGATION_ID, aggregation_v2
 
     cfg = DoubleDQNConfig(scenario="low_traffic", learning_starts=500, train_freq=1)
-    ours = build_model(cfg, aggregation_v1.env(cfg.scenario))
-    stock = DQN("MultiInputPolicy", aggregation_v1.env(cfg.scenario), learning_rate=cfg.lr, gamma=cfg.gamma,
+    ours = build_model(cfg, aggregation_v2.env(cfg.scenario))
+    stock = DQN("MultiInputPolicy", aggregation_v2.env(cfg.scenario), learning_rate=cfg.lr, gamma=cfg.gamma,
                 buffer_size=cfg.buffer_size, learning_starts=cfg.learning_starts, batch_size=cfg.batch_size,
                 train_freq=cfg.train_freq, target_update_interval=cfg.target_update_interval,
                 policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=0, device="cpu")
@@ -62,7 +62,8 @@ def ddqn_vs_stock(steps: int) -> dict:
         out[name] = {"learned_per_s": model._n_updates * model.batch_size / wall, "steps_per_s": steps / wall,
                      "updates": model._n_updates, "wall_s": wall}
     ours_row, ref_row = out["double_dqn"], out["sb3_dqn"]
-    return {"env": "Aggregation-v1 (low_traffic)", "ours": "double_dqn", "ours_per_s": ours_row["learned_per_s"],
+    return {"env": f"{AGGREGATION_ID.split('/')[1]} (low_traffic)", "ours": "double_dqn",
+            "ours_per_s": ours_row["learned_per_s"],
             "reference": "sb3 DQN", "reference_per_s": ref_row["learned_per_s"],
             "ratio": ours_row["learned_per_s"] / ref_row["learned_per_s"],
             "ours_detail": ours_row, "reference_detail": ref_row}

@@ -1,5 +1,5 @@
 """Calibration tables: each env's heuristic baselines over N seeds beside its source paper's figures
-(docs/physics.md, "Calibration against the papers"): offload_routing_v3 on iridium, Aggregation-v1 at the paper's
+(docs/physics.md, "Calibration against the papers"): offload_routing_v3 on iridium, Aggregation-v2 at the paper's
 three traffic levels.
 Every env whose spec (agents/specs) has a ``calibrate`` hook gets a table.
 Usage: python benchmarks/calibration.py [--seeds 5] [--scenario S] [--env offload_routing|aggregation|both]"""

@@ -1,7 +1,7 @@
 """leo-envs: reinforcement-learning environments for LEO satellite networks.
 
 Importing the package registers the environments:
-Gymnasium: ``gym.make("leo_envs/Aggregation-v1", scenario="low_traffic")`` (and traffic-level variants);
+Gymnasium: ``gym.make("leo_envs/Aggregation-v2", scenario="low_traffic")`` (and traffic-level variants);
 PettingZoo (1.27+): ``pettingzoo.make("parallel", "leo_envs/OffloadRouting-v3", scenario="iridium")``.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 OFFLOAD_ROUTING_ID = "leo_envs/OffloadRouting-v3"
-AGGREGATION_ID = "leo_envs/Aggregation-v1"
+AGGREGATION_ID = "leo_envs/Aggregation-v2"
 AGGREGATION_VARIANTS = {
-    "leo_envs/Aggregation-LowTraffic-v1": "low_traffic",
-    "leo_envs/Aggregation-MediumTraffic-v1": "medium_traffic",
-    "leo_envs/Aggregation-HighTraffic-v1": "high_traffic",
+    "leo_envs/Aggregation-LowTraffic-v2": "low_traffic",
+    "leo_envs/Aggregation-MediumTraffic-v2": "medium_traffic",
+    "leo_envs/Aggregation-HighTraffic-v2": "high_traffic",
 }
 
 
@@ -48,7 +48,7 @@ def scenarios() -> dict[str, list[str]]:
     return {"offload_routing": sorted(ROUTING), "aggregation": sorted(AGGREGATION)}
 
 
-CURRENT_VERSIONS = {"offload_routing": 3, "aggregation": 1}  # module forms ``<name>_v<version>``
+CURRENT_VERSIONS = {"offload_routing": 3, "aggregation": 2}  # module forms ``<name>_v<version>``
 
 
 def __getattr__(name: str):
@@ -65,7 +65,7 @@ def __getattr__(name: str):
 _register_pettingzoo()
 _register_gymnasium()
 
-from . import aggregation_v1, offload_routing_v3  # noqa: E402  (module forms, after registration)
+from . import aggregation_v2, offload_routing_v3  # noqa: E402  (module forms, after registration)
 
-__all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v1",
+__all__ = ["AGGREGATION_ID", "AGGREGATION_VARIANTS", "OFFLOAD_ROUTING_ID", "__version__", "aggregation_v2",
            "offload_routing_v3", "scenarios"]

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leo_envs import aggregation_v1, offload_routing_v3
+from leo_envs import aggregation_v2, offload_routing_v3
 from leo_envs.config import Items
 from leo_envs.envs.aggregation import config as aggregation_config
 from leo_envs.envs.offload_routing import config as offload_config
@@ -24,7 +24,7 @@ TLE_FILES = sorted((Path(__file__).parent / "data" / "tle").glob("*.tle"))
 SETTINGS = settings(max_examples=80, deadline=None)
 ENVS = {
     "offload_routing": (offload_config, lambda **kw: offload_routing_v3.parallel_env("tiny", **kw)),
-    "aggregation": (aggregation_config, lambda **kw: aggregation_v1.env("tiny", **kw)),
+    "aggregation": (aggregation_config, lambda **kw: aggregation_v2.env("tiny", **kw)),
 }
 FIELDS = [(env, name) for env, (cfg, _) in ENVS.items() for name in cfg.RANGES]
 
@@ -166,7 +166,7 @@ def test_a_float32_just_past_a_bound_is_refused_with_its_exact_value():
 def test_known_failures_are_value_errors_with_the_field():
     cases = [(offload_routing_v3.parallel_env, "max_cycles", math.inf), (offload_routing_v3.parallel_env,
              "max_cycles", math.nan), (offload_routing_v3.parallel_env, "ratio_levels", math.inf),
-             (aggregation_v1.env, "sats_per_plane", math.inf), (aggregation_v1.env, "working_sats", math.inf)]
+             (aggregation_v2.env, "sats_per_plane", math.inf), (aggregation_v2.env, "working_sats", math.inf)]
     for make, name, value in cases:
         with pytest.raises(ValueError, match=f"{name}: {value!r} is not allowed; expected an integer in"):
             make("tiny", **{name: value})
@@ -174,7 +174,7 @@ def test_known_failures_are_value_errors_with_the_field():
 
 @pytest.mark.parametrize("scenario", [["iridium"], {"tiny": 1}, {"tiny"}, None, 3, np.array(["tiny"]), "atlantis"])
 def test_bad_scenarios(scenario):
-    for make in (offload_routing_v3.parallel_env, aggregation_v1.env):
+    for make in (offload_routing_v3.parallel_env, aggregation_v2.env):
         with pytest.raises(ValueError, match="scenario"):
             make(scenario)
 
@@ -182,7 +182,7 @@ def test_bad_scenarios(scenario):
 def test_numpy_scalars_build_both_envs():
     env = offload_routing_v3.parallel_env("tiny", max_cycles=np.int64(20), dt_s=np.float32(0.05), csat_every=3.0)
     assert env.config.max_cycles == 20 and type(env.config.csat_every) is int
-    env = aggregation_v1.env("tiny", sats_per_plane=np.int32(3), plane_altitudes_km=np.array([700.0, 1200.0]))
+    env = aggregation_v2.env("tiny", sats_per_plane=np.int32(3), plane_altitudes_km=np.array([700.0, 1200.0]))
     assert env.unwrapped.m == 6 and env.unwrapped.config.plane_altitudes_km == (700.0, 1200.0)
 
 
@@ -195,7 +195,7 @@ def offload_env():
 
 @cache
 def aggregation_env():
-    return aggregation_v1.env("tiny")
+    return aggregation_v2.env("tiny")
 
 
 def live_offload():
@@ -305,7 +305,7 @@ def test_calls_before_reset_say_reset_first():
                  lambda: env.step_arrays(np.zeros(env.sim.n, int))):
         with pytest.raises(ValueError, match=r"call reset\(\) first"):
             call()
-    agg = aggregation_v1.env("tiny").unwrapped
+    agg = aggregation_v2.env("tiny").unwrapped
     for call in (agg.transfer_prior, lambda: agg.step(0)):
         with pytest.raises(ValueError, match=r"call reset\(\) first"):
             call()
@@ -332,7 +332,7 @@ def test_offload_routing_takes_no_reset_options(options):
 @pytest.mark.parametrize("options", [{"working": 2}, {"instance": None}, {"working_sats": 2.0},
                                      {"working_sats": True}, {"working_sats": np.array([1, 2])}, [1], "all"])
 def test_aggregation_bad_reset_options(options):
-    env = aggregation_v1.env("tiny")
+    env = aggregation_v2.env("tiny")
     with pytest.raises(ValueError, match="options"):
         env.reset(seed=0, options=options)
     env.reset(seed=0, options={"working_sats": np.int64(2)})

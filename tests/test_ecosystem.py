@@ -8,7 +8,7 @@ import leo_envs  # noqa: F401  (registers the ids in this process and, by import
 
 
 def test_async_vector_env_steps_with_masks():
-    envs = gym.make_vec("leo_envs/Aggregation-v1", num_envs=8, vectorization_mode="async", scenario="tiny")
+    envs = gym.make_vec("leo_envs/Aggregation-v2", num_envs=8, vectorization_mode="async", scenario="tiny")
     try:
         obs, infos = envs.reset(seed=0)
         assert obs["observation"].shape[0] == 8 and obs["action_mask"].dtype == np.int8

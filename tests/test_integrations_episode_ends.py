@@ -62,7 +62,7 @@ def test_torchrl_gym_wrapper_aggregation_across_episode_ends(scenario):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        base = GymWrapper(GymHoldWhenIdle(GymScalarInfos(gym.make("leo_envs/Aggregation-v1", scenario=scenario))))
+        base = GymWrapper(GymHoldWhenIdle(GymScalarInfos(gym.make("leo_envs/Aggregation-v2", scenario=scenario))))
         base.set_info_dict_reader(default_info_dict_reader())  # every key, specs from the first reset
         env = TransformedEnv(base, ActionMask())
         env.set_seed(0)
@@ -140,7 +140,7 @@ def test_maskable_ppo_gym_make_across_episode_ends(scenario):
                 assert "terminal_observation" in info and not info["terminal_observation"]["action_mask"].any()
             return True
 
-    env = gym.make("leo_envs/Aggregation-v1", scenario=scenario)
+    env = gym.make("leo_envs/Aggregation-v2", scenario=scenario)
     model = MaskablePPO("MultiInputPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
     cb = EpisodeEnds()
     model.learn(64, callback=cb)
@@ -153,7 +153,7 @@ def test_make_vec_across_episode_ends(mode):
     """Default (next-step) autoreset: the step that ends an episode returns its terminal observation and
     final info; the next step resets that env and ignores its action. GymHoldWhenIdle gives the terminal
     observation (and empty first ones) one allowed action, so a strict sampler never sees an all-zero mask."""
-    envs = gym.make_vec("leo_envs/Aggregation-v1", num_envs=3, vectorization_mode=mode, scenario="high_traffic",
+    envs = gym.make_vec("leo_envs/Aggregation-v2", num_envs=3, vectorization_mode=mode, scenario="high_traffic",
                         wrappers=[GymHoldWhenIdle])
     try:
         obs, info = envs.reset(seed=0)
@@ -177,7 +177,7 @@ def test_make_vec_across_episode_ends(mode):
 def test_make_vec_same_step_autoreset_final_info(mode):
     """Same-step autoreset: the step returns the next episode's first observation and info, the terminal
     observation in info["final_obs"] (all-zero mask) and the last step's info in info["final_info"]."""
-    envs = gym.make_vec("leo_envs/Aggregation-v1", num_envs=2, vectorization_mode=mode, scenario="tiny",
+    envs = gym.make_vec("leo_envs/Aggregation-v2", num_envs=2, vectorization_mode=mode, scenario="tiny",
                         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
     try:
         obs, info = envs.reset(seed=0)

@@ -17,7 +17,7 @@ def test_readme_offload_routing_example_runs():
 
 def test_readme_aggregation_example_runs():
     text = README.read_text()
-    code = re.search(r"## Aggregation-v1\s+```python\n(.*?)```", text, re.S).group(1)
+    code = re.search(r"## Aggregation-v2\s+```python\n(.*?)```", text, re.S).group(1)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "energy_reduction" in out.stdout

@@ -1,4 +1,4 @@
-"""Baselines for Aggregation-v1 behind the same policy interface as the routing baselines:
+"""Baselines for Aggregation-v2 behind the same policy interface as the routing baselines:
 ``act(observation) -> action``, ``reset(seed)``, and optional ``reset_options`` for ``env.reset``.
 
 no_aggregation (everyone works), random (masked), greedy (least resulting delay among the satellites

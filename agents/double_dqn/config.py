@@ -1,4 +1,4 @@
-"""Double DQN hyper-parameters for Aggregation-v1 (the paper's Table 2 where it gives them)."""
+"""Double DQN hyper-parameters for Aggregation-v2 (the paper's Table 2 where it gives them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 @dataclass
 class DoubleDQNConfig:
     scenario: str = "medium_traffic"
-    """Aggregation-v1 scenario to train on"""
+    """Aggregation-v2 scenario to train on"""
     episodes: int = 500
     """training episodes (the paper: 500); --steps overrides with a step budget"""
     steps: int | None = None

@@ -13,7 +13,7 @@ import dataclasses
 import gymnasium as gym
 from stable_baselines3.common.callbacks import BaseCallback
 
-from leo_envs import aggregation_v1
+from leo_envs import aggregation_v2
 from leo_envs.envs.aggregation.config import AggregationConfig
 from leo_envs.envs.aggregation.dynamics import objective
 from leo_envs.envs.aggregation.types import AggregationInstance
@@ -69,7 +69,7 @@ def instance_env(config: AggregationConfig, instance: AggregationInstance) -> Fi
     """The env that replays ``instance`` under ``config`` (the evaluation env's), with the training reward."""
     from .train import TRAINING_REWARD
 
-    return FixedInstance(aggregation_v1.env(dataclasses.replace(config, **TRAINING_REWARD)), instance)
+    return FixedInstance(aggregation_v2.env(dataclasses.replace(config, **TRAINING_REWARD)), instance)
 
 
 def fine_tune(weights: dict, cfg: DoubleDQNConfig, config: AggregationConfig, instance: AggregationInstance,

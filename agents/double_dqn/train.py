@@ -1,4 +1,4 @@
-"""Training Double DQN on Aggregation-v1 with stable-baselines3: tqdm progress, CSV + TensorBoard through
+"""Training Double DQN on Aggregation-v2 with stable-baselines3: tqdm progress, CSV + TensorBoard through
 SB3's logger (plus each episode's EDR, energy reduction and delay), checkpoints after episode ends, and
 ``--resume`` from the last one, bit for bit.
 
@@ -46,7 +46,7 @@ from agents.common import (
     write_json,
 )
 from agents.sb3_training import make_logger
-from leo_envs import __version__, aggregation_v1
+from leo_envs import __version__, aggregation_v2
 
 from .agent import MaskedDoubleDQN
 from .config import DoubleDQNConfig
@@ -58,7 +58,7 @@ VALIDATION_FILE = "validation.json"
 
 
 def mean_episode_length(scenario: str, samples: int = 20) -> float:
-    env = aggregation_v1.env(scenario)
+    env = aggregation_v2.env(scenario)
     lengths = []
     for seed in range(samples):
         env.reset(seed=10_000 + seed)
@@ -83,7 +83,7 @@ def full_steps(scenario: str) -> int:
 def random_observations(scenario: str, episodes: int, seed: int) -> np.ndarray:
     """Observations of ``episodes`` episodes under random masked actions (instances apart from the
     evaluation's, which reset with seeds 1000 s + e)."""
-    env = aggregation_v1.env(scenario)
+    env = aggregation_v2.env(scenario)
     rng = np.random.default_rng([seed, 1])
     rows = []
     for env_seed in rng.integers(10**6, 2 * 10**6, episodes).tolist():
@@ -125,7 +125,7 @@ class TrainingSeeds(gym.Wrapper):
 
 
 def training_env(scenario: str, run_seed: int):
-    return TrainingSeeds(aggregation_v1.env(scenario, **TRAINING_REWARD), run_seed)
+    return TrainingSeeds(aggregation_v2.env(scenario, **TRAINING_REWARD), run_seed)
 
 
 def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None, *, gamma: float | None = None,
@@ -147,7 +147,7 @@ def build_model(cfg: DoubleDQNConfig, env, tensorboard: str | None = None, *, ga
 def validation_score(model: MaskedDoubleDQN, scenario: str, instances: int) -> dict:
     """Mean return, EDR and deadline violations of the greedy policy on the fixed validation instances
     (the env at its default weights, whose return is the episode's objective)."""
-    env = aggregation_v1.env(scenario)
+    env = aggregation_v2.env(scenario)
     returns, edr, violations = [], [], []
     for i in range(instances):
         obs, _ = env.reset(seed=VALIDATION_SEED + i)

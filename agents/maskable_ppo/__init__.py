@@ -1,4 +1,4 @@
-"""sb3-contrib's MaskablePPO on Aggregation-v1 (``train.py aggregation maskable_ppo``)."""
+"""sb3-contrib's MaskablePPO on Aggregation-v2 (``train.py aggregation maskable_ppo``)."""
 
 from .config import MaskablePPOConfig
 

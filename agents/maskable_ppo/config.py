@@ -1,4 +1,4 @@
-"""MaskablePPO (sb3-contrib) on Aggregation-v1: hyper-parameters, one docstring per field (CleanRL style;
+"""MaskablePPO (sb3-contrib) on Aggregation-v2: hyper-parameters, one docstring per field (CleanRL style;
 PPO's own fields, at SB3's defaults, are documented in ``agents.sb3_training.PPOHyperparameters``)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from agents.sb3_training import PPOHyperparameters
 @dataclass
 class MaskablePPOConfig(PPOHyperparameters):
     scenario: str = "medium_traffic"
-    """Aggregation-v1 scenario (traffic level) to train on"""
+    """Aggregation-v2 scenario (traffic level) to train on"""
     episodes: int = 150
     """training episodes, Double DQN's quick budget per traffic level (``make reproduce``; its full
     budget, the paper's: 500); --steps overrides with a step budget"""

@@ -1,8 +1,8 @@
-"""Training sb3-contrib's MaskablePPO on Aggregation-v1 like our own learners: tqdm progress, CSV +
+"""Training sb3-contrib's MaskablePPO on Aggregation-v2 like our own learners: tqdm progress, CSV +
 TensorBoard through SB3's logger with the episode metrics, checkpoints and ``--resume``
 (``agents.sb3_training``), ``model.pt`` + ``meta.json``.
 
-The env is ``gym.make("leo_envs/Aggregation-v1", ...)`` with no wrapper: MaskablePPO finds its
+The env is ``gym.make("leo_envs/Aggregation-v2", ...)`` with no wrapper: MaskablePPO finds its
 ``action_masks()`` itself and never plays a masked action, in training or after. Its vector env
 (``TrainingSeedsVecEnv``, SB3's DummyVecEnv) resets every episode with the next seed of the run's training
 range."""

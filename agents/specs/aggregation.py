@@ -1,5 +1,6 @@
-"""The spec of Aggregation-v1 (Gymnasium): Double DQN, the heuristics, milp_optimal as the optimum of
-the optimality gap, and the calibration against the aggregation paper's Table 3."""
+"""The spec of Aggregation-v2 (Gymnasium): Double DQN, the heuristics, milp_optimal as the reference of
+``evaluate.py``'s optimality gap, the EDR upper bound of the leaderboard, and the calibration against the
+aggregation paper's Table 3."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from agents.baselines import AGGREGATION_BASELINES, make_aggregation_baseline
 from agents.checkpoint import read_model
 from agents.specs.base import EnvDocs, EnvSpec, LearnerSpec, mean_halfwidth, play_gym, run_gym_episode
-from leo_envs import AGGREGATION_ID, AGGREGATION_VARIANTS, aggregation_v1
+from leo_envs import AGGREGATION_ID, AGGREGATION_VARIANTS, aggregation_v2
 from leo_envs.envs.aggregation import SCENARIOS, AggregationEnv
 from leo_envs.envs.aggregation.config import RANGES, AggregationConfig
 
@@ -17,7 +18,7 @@ METRICS = ("edr_j_per_s", "energy_reduction", "net_energy_saved_j", "delay_incre
 
 
 def make(scenario: str):
-    return aggregation_v1.env(scenario)
+    return aggregation_v2.env(scenario)
 
 
 def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
@@ -36,6 +37,16 @@ def leaderboard_checkpoints(scenario: str, runs: Path) -> list[Path]:
     return found
 
 
+def episode_bound(scenario: str, seed: int) -> float:
+    """An upper bound on the EDR of every episode reset with ``seed``, whatever the policy
+    (``leo_envs.envs.aggregation.upper_bound``; the instance does not depend on the policy)."""
+    from leo_envs.envs.aggregation import upper_bound
+
+    env = make(scenario)
+    env.reset(seed=seed)
+    return upper_bound(env).edr_j_per_s
+
+
 TRAFFIC_LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 CALIBRATION_METRICS = ("energy_reduction", "delay_increment_s", "edr_j_per_s", "deadline_violations")
 CALIBRATION_BASELINES = ("random", "greedy", "ant_colony", "q_table")
@@ -49,7 +60,7 @@ def calibrate(seeds: int, scenario: str | None = None) -> str:
              "|---" * (len(CALIBRATION_METRICS) + 3) + "|"]
     for level, paper in PAPER.items():
         for name in CALIBRATION_BASELINES:
-            env = aggregation_v1.env(level)
+            env = aggregation_v2.env(level)
             policy = make_aggregation_baseline(name, env, 0)
             runs = [play_gym(env, policy, seed) for seed in range(seeds)]
             cells = []
@@ -65,7 +76,7 @@ FRAME_SCENARIO, FRAME_SEED, FRAME_STEPS = "medium_traffic", 0, 20
 
 def docs_frame():
     """Medium traffic under the greedy baseline, 20 reassignments into the episode of seed 0."""
-    env = aggregation_v1.env(FRAME_SCENARIO, render_mode="rgb_array")
+    env = aggregation_v2.env(FRAME_SCENARIO, render_mode="rgb_array")
     policy = make_aggregation_baseline("greedy", env, FRAME_SEED)
     policy.reset(FRAME_SEED)
     obs, _ = env.reset(seed=FRAME_SEED)
@@ -86,12 +97,12 @@ def episode_length(cfg: AggregationConfig) -> str:
 
 
 DOCS = EnvDocs(
-    title="Aggregation-v1: business aggregation (Gymnasium)",
+    title="Aggregation-v2: business aggregation (Gymnasium)",
     env_class=AggregationEnv,
     usage='''import gymnasium as gym
 import leo_envs  # registers the ids
 
-env = gym.make("leo_envs/Aggregation-v1", scenario="low_traffic")
+env = gym.make("leo_envs/Aggregation-v2", scenario="low_traffic")
 observation, info = env.reset(seed=0)
 action = env.action_space.sample(observation["action_mask"])
 observation, reward, terminated, truncated, info = env.step(action)''',
@@ -101,7 +112,9 @@ observation, reward, terminated, truncated, info = env.step(action)''',
     episode_length=episode_length,
     frame=docs_frame,
     frame_caption=f"{FRAME_SCENARIO}, seed {FRAME_SEED}, greedy baseline, after {FRAME_STEPS} reassignments",
-    removed_ids=("leo_envs/Aggregation-v0", *(i.replace("-v1", "-v0") for i in AGGREGATION_VARIANTS)),
+    removed_ids=tuple(old for version in ("v0", "v1") for old in
+                      (AGGREGATION_ID.replace("-v2", f"-{version}"),
+                       *(i.replace("-v2", f"-{version}") for i in AGGREGATION_VARIANTS))),
 )
 
 SPEC = EnvSpec(
@@ -132,6 +145,9 @@ SPEC = EnvSpec(
                     eval_modes=("greedy", "sampled"), export="agents.maskable_ppo.policy:onnx_export"),
     ),
     reference_baseline="milp_optimal",
+    bound=episode_bound,
+    bound_source=("every plan a policy can play, deadlines ignored: the MILP's optimum where proven (up to 40 "
+                  "businesses, 1000 nodes a subproblem), else the LP relaxation"),
     leaderboard_checkpoints=leaderboard_checkpoints,
     leaderboard_runs=tuple((f"{prefix}_{level}", learner, level) for level in TRAFFIC_LEVELS
                            for prefix, learner in (("ddqn", "double_dqn"), ("maskable_ppo", "maskable_ppo"))),

@@ -7,7 +7,7 @@ from agents.checkpoint import read_model
 from agents.double_dqn import DoubleDQNConfig, masked_argmax
 from agents.double_dqn.train import build_model, train
 from agents.registry import load_policy
-from leo_envs import aggregation_v1
+from leo_envs import aggregation_v2
 
 
 class Batch:
@@ -16,7 +16,7 @@ class Batch:
 
 
 def test_double_dqn_target_by_hand():
-    env = aggregation_v1.env("tiny")
+    env = aggregation_v2.env("tiny")
     model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16, pretrain_gamma=0.9), env)
     with torch.no_grad():
         for p in model.q_net_target.parameters():
@@ -45,7 +45,7 @@ def test_double_dqn_target_by_hand():
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.booleans())
 def test_masked_action_never_chosen(seed, deterministic):
-    env = aggregation_v1.env("low_traffic")
+    env = aggregation_v2.env("low_traffic")
     model = build_model(DoubleDQNConfig(hidden=16), env)
     model.exploration_rate = 1.0
     rng = np.random.default_rng(seed)
@@ -78,9 +78,9 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
     steps = [line.split(",") for line in (tmp_path / "a" / "progress.csv").read_text().splitlines()]
     assert len(steps) > 3
     # save -> load: identical greedy actions
-    env = aggregation_v1.env("tiny")
+    env = aggregation_v2.env("tiny")
     policy = load_policy(tmp_path / "a", env)
-    twin = build_model(longer, aggregation_v1.env("tiny"))
+    twin = build_model(longer, aggregation_v2.env("tiny"))
     twin.policy.load_state_dict(read_model(tmp_path / "a").torch()["policy"])
     obs, _ = env.reset(seed=0)
     done = False
@@ -91,7 +91,7 @@ def test_same_seed_same_first_200_updates_resume_and_load(tmp_path):
 
 
 def test_input_scaling_standardises_per_satellite_features():
-    env = aggregation_v1.env("tiny")
+    env = aggregation_v2.env("tiny")
     model = build_model(DoubleDQNConfig(scenario="tiny", hidden=16), env)
     from agents.double_dqn.train import random_observations
 
@@ -119,12 +119,12 @@ def test_model_pt_holds_the_best_validated_weights(tmp_path):
     assert len(scores) >= 3 and record["best"]["return"] == max(scores)
     meta = read_model(tmp_path).meta
     assert meta["validation"] == record["best"] and meta["step"] == record["best"]["step"]
-    policy = load_policy(tmp_path, aggregation_v1.env("tiny"))
+    policy = load_policy(tmp_path, aggregation_v2.env("tiny"))
     assert validation_score(policy.model, "tiny", 3)["return"] == max(scores)  # model.pt is that policy
     # a fresh run into the same directory does not inherit the old run's best
     train(DoubleDQNConfig(**{**cfg.to_dict(), "hidden": 8}), tmp_path, progress=False)
     assert read_model(tmp_path).meta["config"]["hidden"] == 8
-    assert load_policy(tmp_path, aggregation_v1.env("tiny")).model.policy.q_net.q_net[0].out_features == 8
+    assert load_policy(tmp_path, aggregation_v2.env("tiny")).model.policy.q_net.q_net[0].out_features == 8
 
 
 def test_fine_tuning_replays_its_best_episode_and_never_loses_to_the_trained_policy(tmp_path):
@@ -138,7 +138,7 @@ def test_fine_tuning_replays_its_best_episode_and_never_loses_to_the_trained_pol
     cfg = DoubleDQNConfig(scenario="low_traffic", steps=300, learning_starts=100, hidden=16, validate_every=0,
                           instance_episodes=8)
     train(cfg, tmp_path, progress=False)
-    env = aggregation_v1.env("low_traffic")
+    env = aggregation_v2.env("low_traffic")
     zero_shot = load_policy(tmp_path, env)
     zero_shot.cfg = dataclasses.replace(zero_shot.cfg, instance_episodes=0)
     tuned = load_policy(tmp_path, env)

@@ -1,4 +1,4 @@
-"""sb3-contrib's MaskablePPO trains on Aggregation-v1 through gym.make with no wrapper: it finds the
+"""sb3-contrib's MaskablePPO trains on Aggregation-v2 through gym.make with no wrapper: it finds the
 env's ``action_masks()`` (through Gymnasium's wrappers) and never plays a masked action."""
 
 import gymnasium as gym
@@ -13,7 +13,7 @@ import leo_envs  # noqa: E402,F401
 
 
 def test_maskable_ppo_trains_and_respects_masks():
-    env = gym.make("leo_envs/Aggregation-v1", scenario="tiny")
+    env = gym.make("leo_envs/Aggregation-v2", scenario="tiny")
     model = MaskablePPO("MultiInputPolicy", env, n_steps=64, batch_size=32, n_epochs=2, seed=0, device="cpu")
     model.learn(256)  # several episodes (tiny: a few steps each), across episode ends
     masked = 0

@@ -1,5 +1,5 @@
 """The standard learners trained like ours: ``ppo_sb3`` (sb3-contrib MaskablePPO, parameter sharing through a native
-SB3 vector env with one row per satellite, offload_routing) and ``maskable_ppo`` (sb3-contrib, Aggregation-v1
+SB3 vector env with one row per satellite, offload_routing) and ``maskable_ppo`` (sb3-contrib, Aggregation-v2
 through gym.make). Each trains a few hundred steps on the smallest scenario across several episode ends, with every
 reset seeded from the run's training range; writes the model/ snapshot (model.pt + meta.json), which evaluate.py's
 load_policy loads without a pickle; the loaded policy plays an episode without a masked action; the same seed gives

@@ -214,7 +214,7 @@ def test_a_model_over_the_size_limit_is_refused(aggregation_env, tmp_path, monke
 
 
 def manifest(**changes) -> dict:
-    base = {"name": "toy", "authors": ["A. Researcher"], "env_id": "leo_envs/Aggregation-v1", "scenarios": ["tiny"],
+    base = {"name": "toy", "authors": ["A. Researcher"], "env_id": "leo_envs/Aggregation-v2", "scenarios": ["tiny"],
             "env_steps": 10, "agent_steps": 10, "training_seeds": [0], "library": "torch", "library_version": "2.13",
             "reproduce": "python toy.py", "eval_mode": "greedy", "policy": "policy.onnx"}
     base.update(changes)

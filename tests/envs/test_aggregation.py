@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import leo_envs
 from agents.baselines import AGGREGATION_BASELINES, make_aggregation_baseline
-from leo_envs import aggregation_v1
+from leo_envs import aggregation_v2
 from leo_envs.core import PowerModel
 from leo_envs.envs.aggregation import AggregationInstance, AggregationState, objective
 
@@ -30,23 +30,34 @@ def play(env, policy, seed):
 
 def test_check_env_without_warnings():
     for scenario in ("tiny", "low_traffic"):
-        env = gym.make("leo_envs/Aggregation-v1", scenario=scenario).unwrapped
+        env = gym.make("leo_envs/Aggregation-v2", scenario=scenario).unwrapped
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             check_env(env)
 
 
 def test_registered_ids_and_variants():
-    env = gym.make("leo_envs/Aggregation-v1", scenario="low_traffic")
+    env = gym.make("leo_envs/Aggregation-v2", scenario="low_traffic")
     assert env.unwrapped.config.businesses_per_sat == 10.0
     for env_id, scenario in leo_envs.AGGREGATION_VARIANTS.items():
         assert gym.make(env_id).unwrapped.scenario == scenario
     assert set(leo_envs.scenarios()["aggregation"]) >= {"low_traffic", "medium_traffic", "high_traffic"}
 
 
+def test_earlier_versions_name_the_current_one():
+    """v1's ids raise Gymnasium's DeprecatedEnv naming v2, its module form PettingZoo's."""
+    from pettingzoo.utils.deprecated_module import DeprecatedEnv
+
+    for old in ("leo_envs/Aggregation-v1", *(i.replace("-v2", "-v1") for i in leo_envs.AGGREGATION_VARIANTS)):
+        with pytest.raises(gym.error.DeprecatedEnv, match=old.replace("-v1", "-v2")):
+            gym.make(old)
+    with pytest.raises(DeprecatedEnv, match="aggregation_v2"):
+        leo_envs.aggregation_v1.env("tiny")
+
+
 def test_environments_match_and_multi_episode_determinism():
-    check_environments_match(aggregation_v1.env("low_traffic"), aggregation_v1.env("low_traffic"), num_steps=20, seed=3)
-    a, b = aggregation_v1.env("medium_traffic"), aggregation_v1.env("medium_traffic")
+    check_environments_match(aggregation_v2.env("low_traffic"), aggregation_v2.env("low_traffic"), num_steps=20, seed=3)
+    a, b = aggregation_v2.env("medium_traffic"), aggregation_v2.env("medium_traffic")
     pa, pb = make_aggregation_baseline("random", a, 1), make_aggregation_baseline("random", b, 1)
     a.reset(seed=5)
     b.reset(seed=5)
@@ -57,7 +68,7 @@ def test_environments_match_and_multi_episode_determinism():
 
 
 def test_pickle_round_trip_mid_episode():
-    env = aggregation_v1.env("low_traffic")
+    env = aggregation_v2.env("low_traffic")
     obs, _ = env.reset(seed=2)
     for _ in range(5):
         obs, *_ = env.step(int(np.argmax(obs["action_mask"])))
@@ -67,8 +78,8 @@ def test_pickle_round_trip_mid_episode():
         obs, r, *_ = env.step(a)
         obs2, r2, *_ = clone.step(a)
         assert r == r2 and np.array_equal(obs["observation"], obs2["observation"])
-    fresh = pickle.loads(pickle.dumps(aggregation_v1.env("tiny")))
-    reference = aggregation_v1.env("tiny").reset(seed=1)[0]["observation"]
+    fresh = pickle.loads(pickle.dumps(aggregation_v2.env("tiny")))
+    reference = aggregation_v2.env("tiny").reset(seed=1)[0]["observation"]
     assert np.array_equal(fresh.reset(seed=1)[0]["observation"], reference)
 
 
@@ -137,6 +148,26 @@ def test_edr_energy_and_delay_by_hand(draw):
     assert st_.metrics()["deadline_violations"] == 2
 
 
+def test_refused_business_counts_as_served_at_the_end_of_the_period():
+    """Business 0 assigned, business 1 refused (the episode ended first): satellite 0 stays awake (no
+    saving), business 1 is a violation and counts as served at the period's end (100 s), so dT = 100 - 0.04
+    s; the same business stranded instead runs on satellite 0 from t = 0 and adds no delay."""
+    inst = three_satellite_instance("draw_a")
+    st_ = AggregationState(inst)
+    st_.assign(1)
+    m = st_.metrics()
+    assert (m["refused"], m["stranded"], m["unassigned"], m["sleeping_sats"]) == (1, 0, 1, 0)
+    assert m["energy_savings_j"] == 0.0 and m["net_energy_saved_j"] == pytest.approx(-(16 * 0.005) - 100 * 0.01)
+    assert m["delay_increment_s"] == pytest.approx(100.0 - 0.04)
+    assert m["edr_j_per_s"] == pytest.approx(m["net_energy_saved_j"] / (100.0 - 0.04))
+    assert m["deadline_violations"] == 1 + 1  # satellite 2's own business, and the refused one
+    stranded = st_.clone()
+    stranded.stranded[1] = True  # as if no satellite had room for it when its turn came
+    s = stranded.metrics()
+    assert (s["refused"], s["stranded"], s["unassigned"]) == (0, 1, 1)
+    assert s["delay_increment_s"] == pytest.approx(0.0)  # T_1 = max(0.03, 0.006) + 0.01 = 0.04 = T_before
+
+
 def test_power_draws_change_the_energy_not_the_delay():
     a, b = (AggregationState(three_satellite_instance(d)) for d in POWER_DRAWS)
     for st_ in (a, b):
@@ -162,7 +193,7 @@ def test_capacity_strands_a_business_that_fits_nowhere():
 
 
 def test_generator_transfer_energy_follows_the_hops():
-    env = aggregation_v1.env("medium_traffic")
+    env = aggregation_v2.env("medium_traffic")
     for seed in range(5):
         env.reset(seed=seed)
         inst = env.instance
@@ -180,7 +211,7 @@ def test_generator_transfer_energy_follows_the_hops():
         # powers are drawn per satellite from the paper's ranges
         assert np.all((p.p_tx_w >= 10) & (p.p_tx_w <= 50)) and np.all((p.p_rx_w >= 5) & (p.p_rx_w <= 25))
         assert np.all((p.p_comp_w >= 60) & (p.p_comp_w <= 415)) and np.ptp(p.p_comp_w) > 0
-    fixed = aggregation_v1.env("low_traffic", p_comp_min_w=200.0, p_comp_max_w=200.0)
+    fixed = aggregation_v2.env("low_traffic", p_comp_min_w=200.0, p_comp_max_w=200.0)
     fixed.reset(seed=0)
     assert np.all(fixed.instance.power.p_comp_w == 200.0)
 
@@ -199,7 +230,7 @@ def test_edr_floor_when_no_delay_is_added():
 
 @pytest.mark.parametrize("name", [n for n in AGGREGATION_BASELINES if n != "milp_optimal"])
 def test_no_business_lost_or_assigned_twice(name):
-    env = aggregation_v1.env("low_traffic")
+    env = aggregation_v2.env("low_traffic")
     policy = make_aggregation_baseline(name, env, 0, **({"rounds": 3} if name == "ant_colony" else {}))
     if name == "q_table":
         policy.episodes = 20
@@ -227,7 +258,7 @@ def test_milp_optimal_is_at_least_every_baseline(seed):
     for name in AGGREGATION_BASELINES:
         if name == "no_aggregation":
             continue
-        env = aggregation_v1.env("tiny")
+        env = aggregation_v2.env("tiny")
         kw = {"rounds": 4, "ants": 6} if name == "ant_colony" else {}
         policy = make_aggregation_baseline(name, env, seed, **kw)
         if name == "q_table":
@@ -243,7 +274,7 @@ def test_milp_optimal_is_at_least_every_baseline(seed):
 
 
 def test_masked_and_bad_actions():
-    env = aggregation_v1.env("low_traffic")
+    env = aggregation_v2.env("low_traffic")
     obs, _ = env.reset(seed=0)
     masked = int(np.argmin(obs["action_mask"]))
     assert obs["action_mask"][masked] == 0
@@ -273,13 +304,13 @@ def test_masked_and_bad_actions():
 )
 def test_bad_config_raises_naming_the_field(kw, field):
     with pytest.raises(ValueError, match=field):
-        aggregation_v1.env("low_traffic", **kw)
+        aggregation_v2.env("low_traffic", **kw)
     with pytest.raises(ValueError, match="scenario"):
-        aggregation_v1.env("rush_hour")
+        aggregation_v2.env("rush_hour")
 
 
 def test_transfer_prior_and_render():
-    env = aggregation_v1.env("tiny", render_mode="rgb_array")
+    env = aggregation_v2.env("tiny", render_mode="rgb_array")
     obs, _ = env.reset(seed=0)
     p = env.unwrapped.transfer_prior()
     assert p.sum() == pytest.approx(1.0) and np.all(p[obs["action_mask"] == 0] == 0)
@@ -288,7 +319,7 @@ def test_transfer_prior_and_render():
 
 
 def test_hotspot_pattern_loads_the_hotspot_plane():
-    env = aggregation_v1.env("medium_traffic", traffic_pattern="hotspot", hotspot_factor=4.0)
+    env = aggregation_v2.env("medium_traffic", traffic_pattern="hotspot", hotspot_factor=4.0)
     vols = []
     for seed in range(10):
         env.reset(seed=seed)
@@ -301,7 +332,7 @@ def test_hotspot_pattern_loads_the_hotspot_plane():
 def test_sparse_traffic_instances_offer_real_choices():
     """The MILP instances: every evaluation instance (seeds 1000 s + e) has V >= 2 working satellites,
     at most 40 businesses to reassign, and most businesses can go to two or more satellites."""
-    env = aggregation_v1.env("sparse_traffic")
+    env = aggregation_v2.env("sparse_traffic")
     for s in range(10):
         for e in range(2):
             obs, _ = env.reset(seed=1000 * s + e)

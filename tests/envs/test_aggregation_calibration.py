@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from agents.baselines import make_aggregation_baseline
-from leo_envs import aggregation_v1
+from leo_envs import aggregation_v2
 
 RANGES = {"low_traffic": (0.40, 0.55), "medium_traffic": (0.20, 0.35), "high_traffic": (0.02, 0.10)}
 
 
 def level_metrics(scenario: str, name: str, seeds=range(6)) -> dict:
-    env = aggregation_v1.env(scenario)
+    env = aggregation_v2.env(scenario)
     policy = make_aggregation_baseline(name, env, 0)
     out = []
     for seed in seeds:

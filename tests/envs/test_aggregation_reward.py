@@ -1,12 +1,13 @@
-"""What Aggregation-v1's return teaches: it is the episode's EDR (violations and masked actions charged),
-it orders the baselines as their EDR does, and degenerate policies (masked actions, doing nothing) score
-worst on both. Measured over 5 seeds of every traffic level."""
+"""What Aggregation-v2's return teaches: it is the episode's EDR (violations and masked actions charged),
+it orders the baselines as their EDR does, and degenerate policies (masked actions, ignoring the mask,
+refusing the rest of the work, doing nothing) score worst on both. Measured over 5 seeds of every traffic
+level."""
 
 import numpy as np
 import pytest
 
 from agents.baselines import make_aggregation_baseline
-from leo_envs import aggregation_v1
+from leo_envs import aggregation_v2
 
 LEVELS = ("low_traffic", "medium_traffic", "high_traffic")
 SEEDS = range(5)
@@ -41,9 +42,49 @@ def episode(env, policy, seed):
     return ret, info, steps
 
 
+class IgnoresMask:
+    """Uniform over every satellite, valid or not."""
+
+    name = "ignores_mask"
+    reset_options = None
+
+    def __init__(self, m):
+        self.m, self.rng = m, np.random.default_rng(0)
+
+    def reset(self, seed=None):
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs):
+        return int(self.rng.integers(self.m))
+
+
+class RefusesAfter:
+    """Plays ``plan`` (a complete episode's actions) for its first ``keep`` steps, then masked actions."""
+
+    name = "refuses_after"
+    reset_options = None
+
+    def __init__(self, plan, keep):
+        self.plan, self.keep, self.k = plan, keep, 0
+
+    def reset(self, seed=None):
+        self.k = 0
+
+    def act(self, obs):
+        self.k += 1
+        if self.k <= self.keep:
+            return self.plan[self.k - 1]
+        return AlwaysMasked().act(obs)
+
+
 def scores(level, name, **kw):
-    env = aggregation_v1.env(level)
-    policy = AlwaysMasked() if name == "always_masked" else make_aggregation_baseline(name, env, 0, **kw)
+    env = aggregation_v2.env(level)
+    if name == "always_masked":
+        policy = AlwaysMasked()
+    elif name == "ignores_mask":
+        policy = IgnoresMask(env.m)
+    else:
+        policy = make_aggregation_baseline(name, env, 0, **kw)
     runs = [episode(env, policy, seed) for seed in SEEDS]
     return {"return": float(np.mean([r for r, _, _ in runs])),
             "edr": float(np.mean([i["edr_j_per_s"] for _, i, _ in runs])), "runs": runs}
@@ -51,7 +92,7 @@ def scores(level, name, **kw):
 
 @pytest.fixture(scope="module")
 def results():
-    names = ("always_masked", "no_aggregation", "random", "greedy", "fastest_link", "ant_colony")
+    names = ("always_masked", "ignores_mask", "no_aggregation", "random", "greedy", "fastest_link", "ant_colony")
     return {level: {n: scores(level, n, **({"rounds": 8} if n == "ant_colony" else {})) for n in names}
             for level in LEVELS}
 
@@ -82,14 +123,74 @@ def test_masked_actions_score_worst(results, level):
     masked = res["always_masked"]
     assert masked["edr"] < res["random"]["edr"]
     assert masked["return"] < res["greedy"]["return"]
-    assert masked["return"] < min(r["return"] for n, r in res.items() if n != "always_masked")
+    assert masked["return"] < min(r["return"] for n, r in res.items() if n not in ("always_masked", "ignores_mask"))
     for (_, info, steps), seed in zip(masked["runs"], SEEDS):
-        env = aggregation_v1.env(level)
+        env = aggregation_v2.env(level)
         env.reset(seed=seed)
         k = env.instance.num_transfers
         assert info["unassigned"] == k and info["sleeping_sats"] == 0 and info["net_energy_saved_j"] == 0
         assert steps == max(1, int(np.ceil(2.0 * k)))  # truncated at the step limit
         assert info["masked_actions"] == (steps if k else 0)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_ignoring_the_mask_scores_below_every_baseline(results, level):
+    """Uniform over all satellites: masked picks make no progress, the episode is truncated with work
+    refused, and both the EDR and the return fall below random valid actions' (and every baseline's)."""
+    res = results[level]
+    blind = res["ignores_mask"]
+    assert any(info["refused"] > 0 for _, info, _ in blind["runs"])
+    for name in ("random", "greedy", "fastest_link", "ant_colony"):
+        assert blind["edr"] < res[name]["edr"], name
+        assert blind["return"] < res[name]["return"], name
+
+
+def play_plan(env, seed, policy):
+    obs, _ = env.reset(seed=seed)
+    policy.reset(seed)
+    actions, ret, done = [], 0.0, False
+    while not done:
+        actions.append(policy.act(obs))
+        obs, r, terminated, truncated, info = env.step(actions[-1])
+        ret += r
+        done = terminated or truncated
+    return actions, ret, info
+
+
+@pytest.mark.parametrize("level", ("tiny", "sparse_traffic", *LEVELS))
+def test_refusing_the_rest_of_the_work_never_pays(level):
+    """No gain by refusing work: greedy's plan played for its first p steps, then masked actions until
+    truncation, scores below the whole plan on both the EDR and the return, for every p (v1's defect:
+    the refused businesses ran on their satellites from t = 0, so stopping early cut the delay added)."""
+    env = aggregation_v2.env(level)
+    greedy = make_aggregation_baseline("greedy", env, 0)
+    checked = 0
+    for seed in (1000, 1001, 1002):
+        plan, full_return, full = play_plan(env, seed, greedy)
+        assert full["refused"] == 0 and full["masked_actions"] == 0
+        keeps = range(len(plan)) if len(plan) <= 20 else sorted({0, 1, 2, len(plan) // 2, len(plan) - 1})
+        for keep in keeps:
+            if env.unwrapped.instance.num_transfers == 0:
+                continue
+            _, ret, cut = play_plan(env, seed, RefusesAfter(plan, keep))
+            assert cut["refused"] > 0 and cut["unassigned"] == cut["refused"] + cut["stranded"]
+            assert cut["delay_increment_s"] >= env.unwrapped.config.sleep_s - env.unwrapped.instance.t_before_s
+            assert cut["edr_j_per_s"] < full["edr_j_per_s"], (seed, keep)
+            assert ret < full_return, (seed, keep)
+            checked += 1
+    assert checked >= 5
+
+
+def test_stalling_does_not_beat_the_milp_optimum():
+    """v1's counterexample, tiny seed 1000: the first sender's two businesses assigned, then masked actions
+    until truncation, scored 26.7M J/s and a return of 1.86 against milp_optimal's 13.0M and 1.30."""
+    env = aggregation_v2.env("tiny")
+    milp = make_aggregation_baseline("milp_optimal", env, 0)
+    _, best_return, best = play_plan(env, 1000, milp)
+    _, stall_return, stall = play_plan(env, 1000, RefusesAfter([0, 2], 2))
+    assert stall["refused"] > 0 and stall["masked_actions"] > 0
+    assert stall["edr_j_per_s"] < best["edr_j_per_s"]
+    assert stall_return < best_return
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -101,7 +202,7 @@ def test_no_aggregation_does_not_outrank_aggregating(results, level):
 
 
 def test_cdssq_sleeps_nobody_above_m_times_cmax():
-    env = aggregation_v1.env("low_traffic", max_volume_bits=2e6)  # ~8 Mbit per satellite, C_max 2 Mbit
+    env = aggregation_v2.env("low_traffic", max_volume_bits=2e6)  # ~8 Mbit per satellite, C_max 2 Mbit
     for seed in range(3):
         obs, info = env.reset(seed=seed)
         inst = env.instance
@@ -117,7 +218,7 @@ def test_cdssq_adds_a_satellite_when_the_working_ones_cannot_cover():
     keeps one more working (high traffic: in some instances nobody sleeps)."""
     grew, none = 0, 0
     for level in LEVELS:
-        env = aggregation_v1.env(level)
+        env = aggregation_v2.env(level)
         for seed in range(30):
             env.reset(seed=seed)
             inst = env.instance
@@ -133,7 +234,7 @@ def test_cdssq_adds_a_satellite_when_the_working_ones_cannot_cover():
 def test_log_edr_term_sums_to_log_edr_and_ranks_episodes_of_an_instance(level):
     """The training reward Double DQN uses: log_edr sums to log EDR minus a constant of the instance, so on
     one instance (replayed with the ``instance`` reset option) it ranks policies exactly as EDR does."""
-    env = aggregation_v1.env(level, edr_weight=0.0, delay_weight=0.0, energy_weight=0.0, log_edr_weight=1.0)
+    env = aggregation_v2.env(level, edr_weight=0.0, delay_weight=0.0, energy_weight=0.0, log_edr_weight=1.0)
     for seed in range(3):
         env.reset(seed=seed)
         inst = env.unwrapped.instance
@@ -157,7 +258,7 @@ def test_log_edr_term_sums_to_log_edr_and_ranks_episodes_of_an_instance(level):
 
 
 def test_instance_option_is_checked():
-    env = aggregation_v1.env("tiny")
+    env = aggregation_v2.env("tiny")
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"options\['instance'\]"):
         env.reset(options={"instance": "seed 0"})

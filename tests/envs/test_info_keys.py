@@ -176,7 +176,7 @@ def aggregation_episodes(env, episodes: int, seed: int = 0):
 
 @pytest.mark.parametrize("scenario", ["tiny", "high_traffic", "sparse_traffic"])
 def test_aggregation_info_keys_and_types_identical_at_every_step(scenario):
-    env = gym.make("leo_envs/Aggregation-v1", scenario=scenario)
+    env = gym.make("leo_envs/Aggregation-v2", scenario=scenario)
     episodes = aggregation_episodes(env, 8)
     ref = signature(episodes[0][0])
     for key in (*AGGREGATION_METRICS, "rewards", "masked_action", "businesses_to_reassign", "metrics_final"):
@@ -201,7 +201,7 @@ def test_aggregation_terminal_and_empty_first_masks():
     """The mask is all zero after the last step, and at the start of an episode with nothing to reassign
     (whose one step ignores the action); GymHoldWhenIdle allows action 0 there, and only there."""
     raw = AggregationEnv("high_traffic")
-    env = GymHoldWhenIdle(GymScalarInfos(gym.make("leo_envs/Aggregation-v1", scenario="high_traffic")))
+    env = GymHoldWhenIdle(GymScalarInfos(gym.make("leo_envs/Aggregation-v2", scenario="high_traffic")))
     empty_starts = 0
     for seed in range(12):
         obs, _ = raw.reset(seed=seed)

@@ -1,4 +1,4 @@
-"""gymnasium.wrappers.RecordVideo on Aggregation-v1 (the `video` extra installs moviepy, which writes the mp4)."""
+"""gymnasium.wrappers.RecordVideo on Aggregation-v2 (the `video` extra installs moviepy, which writes the mp4)."""
 
 import gymnasium as gym
 import imageio.v3 as iio
@@ -8,7 +8,7 @@ import leo_envs  # noqa: F401  (registers the ids)
 
 
 def test_record_video_writes_an_mp4_of_an_aggregation_episode(tmp_path):
-    env = gym.make("leo_envs/Aggregation-v1", scenario="tiny", render_mode="rgb_array")
+    env = gym.make("leo_envs/Aggregation-v2", scenario="tiny", render_mode="rgb_array")
     env = gym.wrappers.RecordVideo(env, str(tmp_path / "videos"), episode_trigger=lambda ep: ep == 0,
                                    disable_logger=True)
     rng = np.random.default_rng(0)

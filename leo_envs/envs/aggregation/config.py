@@ -1,4 +1,4 @@
-"""Scenario of Aggregation-v1: every field with its unit, and the traffic-level presets."""
+"""Scenario of Aggregation-v2: every field with its unit, and the traffic-level presets."""
 
 from __future__ import annotations
 

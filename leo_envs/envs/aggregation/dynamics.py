@@ -14,8 +14,14 @@ a sleeping satellite u sleeps from the end of its last transfer t_u to H, saving
 each hop of a transfer costs (P_tx sender + P_rx receiver) x hop time; compute energy is P_comp of the
 satellite that runs the business times its compute time. E_net = savings - transfer energy - extra compute
 energy (compute at the receiver minus at the origin). dT = max finish time after - max before, and
-EDR = E_net / max(dT, 1 ms). A business left unassigned (no satellite could take it, or the episode was
-truncated) stays with its satellite, which then stays awake and runs it; it counts as a deadline violation.
+EDR = E_net / max(dT, 1 ms). A business left unassigned stays with its satellite, which then stays awake;
+it counts as a deadline violation. Two cases:
+- stranded: no satellite could take it when its turn came (no route, or no room within C_max). Its
+  satellite runs it, FIFO from t = 0, with its own businesses.
+- refused: the episode was truncated before its turn (the policy played masked actions). It counts as
+  served at the end of the accounting period (it was not served within it), so dT >= H - T_before and
+  EDR <= E_net / (H - T_before). A plan cannot gain by refusing work: completing it adds sleep savings
+  (whenever a sleeping satellite saves more than its transfers cost) and a delay within the period.
 """
 
 from __future__ import annotations
@@ -130,6 +136,10 @@ class AggregationState:
         """(K,) bool: businesses not assigned (stranded, or not reached yet)."""
         return self.assigned < 0
 
+    def refused(self) -> np.ndarray:
+        """(K,) bool: businesses not reached yet, that is refused if the episode ended now (truncation)."""
+        return (self.assigned < 0) & ~self.stranded
+
     def asleep(self) -> np.ndarray:
         """(M,) bool: satellites that sleep once the episode ends here (sleeping ones with nothing left)."""
         inst = self.inst
@@ -153,11 +163,13 @@ class AggregationState:
 
     def finish_times(self) -> np.ndarray:
         """(M,) finish time of every satellite that runs businesses if the episode ended now: working ones,
-        and sleeping ones kept awake by businesses left with them (they run those, FIFO from t = 0)."""
+        sleeping ones kept awake by stranded businesses (they run those, FIFO from t = 0), and the senders
+        of refused businesses, which count as finishing at the end of the accounting period."""
         inst = self.inst
         left = np.zeros(inst.num_sats)
-        un = self.unassigned()
-        np.add.at(left, inst.sender[un], inst.comp_s[inst.transfer[un]])
+        stranded = self.unassigned() & self.stranded
+        np.add.at(left, inst.sender[stranded], inst.comp_s[inst.transfer[stranded]])
+        left[inst.sender[self.refused()]] = inst.period_s
         return np.maximum(self.delays(), left)
 
     def metrics(self) -> dict:
@@ -186,6 +198,7 @@ class AggregationState:
             "reassigned": int(inst.num_transfers - unassigned),
             "unassigned": unassigned,
             "stranded": int(self.stranded.sum()),
+            "refused": int(self.refused().sum()),
         }
 
 

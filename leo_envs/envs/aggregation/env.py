@@ -1,4 +1,4 @@
-"""Aggregation-v1: the Gymnasium Env around ``AggregationState``."""
+"""Aggregation-v2: the Gymnasium Env around ``AggregationState``."""
 
 from __future__ import annotations
 
@@ -73,9 +73,13 @@ class AggregationEnv(gym.Env, ScenarioEnv):
 
     ## Episode End
     Terminates when every business of the sleeping satellites has been reassigned (or found no room);
-    truncated after ``ceil(step_limit_factor x K)`` steps for K businesses to reassign. A business still
-    unassigned at the end keeps its satellite awake (no saving), runs there and counts as a deadline
-    violation. ``info["metrics_final"]`` is True at the last step only. ``reset(options={"working_sats":
+    truncated after ``ceil(step_limit_factor x K)`` steps for K businesses to reassign (a policy that honours
+    the mask reassigns a business every step, so only masked actions lead there). A business left
+    unassigned keeps its satellite awake (no saving) and counts as a deadline violation: a stranded one
+    (no satellite could take it when its turn came) runs on its satellite; a refused one (truncation came
+    first) counts as served at the end of the accounting period ``sleep_s``, so the episode's delay
+    increment is at least ``sleep_s`` minus the delay before aggregation and its EDR is near zero:
+    refusing work never pays. ``info["metrics_final"]`` is True at the last step only. ``reset(options={"working_sats":
     V})`` overrides V for one episode (``"all"`` or M: no aggregation); ``reset(options={"instance":
     env.unwrapped.instance})`` replays an instance (per-instance optimisers such as Double DQN's fine-tuning).
     Terminal mask: the observation after the last step has an all-zero ``action_mask`` (and
@@ -94,20 +98,25 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     ## Info
     The same keys with the same types at reset and at every step: ``rewards`` (the named terms, all 0.0
     at reset), ``masked_action`` (this step), ``businesses_to_reassign`` (K), the episode metrics, running
-    from reset (their values if the episode ended now: a business not reassigned yet counts as unassigned
-    and as a violation) and final at the last step: ``edr_j_per_s``, ``energy_reduction``,
-    ``net_energy_saved_j``, ``energy_savings_j``, ``transfer_energy_j``, ``extra_compute_energy_j``,
-    ``delay_increment_s``, ``deadline_violations``, ``working_sats``, ``sleeping_sats``, ``aggregated``,
-    ``reassigned``, ``unassigned``, ``stranded``, ``masked_actions`` (README, "Metrics"); and
-    ``metrics_final`` (bool), True only at the episode's last step. Read the results where
-    ``metrics_final`` is True, not where a key appears.
+    from reset (their values if the episode ended now: a business not reassigned yet counts as refused:
+    unassigned, a violation, served at the end of the period) and final at the last step: ``edr_j_per_s``,
+    ``energy_reduction``, ``net_energy_saved_j``, ``energy_savings_j``, ``transfer_energy_j``,
+    ``extra_compute_energy_j``, ``delay_increment_s``, ``deadline_violations``, ``working_sats``,
+    ``sleeping_sats``, ``aggregated``, ``reassigned``, ``unassigned``, ``stranded``, ``refused``,
+    ``masked_actions`` (README, "Metrics"); and ``metrics_final`` (bool), True only at the episode's last
+    step. Read the results where ``metrics_final`` is True, not where a key appears.
 
     ## Arguments
-    ``gym.make("leo_envs/Aggregation-v1", scenario="medium_traffic", render_mode=None, **overrides)``;
+    ``gym.make("leo_envs/Aggregation-v2", scenario="medium_traffic", render_mode=None, **overrides)``;
     scenarios ``low_traffic``, ``medium_traffic``, ``high_traffic``, ``sparse_traffic``, ``tiny``; any
     field of ``AggregationConfig`` can be overridden (unknown keys or bad values raise ``ValueError``).
 
     ## Version History
+    * v2: a business refused by truncation counts as served at the end of the accounting period (v1
+      ran it on its satellite from t = 0, so leaving work unassigned cut the delay added and could double
+      the EDR and the return: on tiny seed 1000, two businesses assigned and masked actions until
+      truncation scored 26.7M J/s against the optimum's 13.0M); ``refused`` info key. Episodes of a policy
+      that honours the mask are unchanged.
     * v1: a masked action makes no progress (v0 replaced it by the least-delay choice); truncation after a
       step limit, unassigned businesses count as violations; C_max masked and CDSSQ never sleeps a
       satellite the others cannot cover; per-satellite powers from the paper's ranges (receive power and

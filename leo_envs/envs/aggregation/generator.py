@@ -1,4 +1,4 @@
-"""Instances of Aggregation-v1: the service cluster at a random time (sgp4, the core's ``Network`` for
+"""Instances of Aggregation-v2: the service cluster at a random time (sgp4, the core's ``Network`` for
 line of sight and Shannon capacity), each satellite's module powers, the businesses that arrived at each
 satellite, CDSSQ's working set, and every possible transfer's delay and energy."""
 

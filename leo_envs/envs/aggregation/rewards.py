@@ -1,4 +1,4 @@
-"""Reward terms of Aggregation-v1 (highway-env style: named terms, weights from the config).
+"""Reward terms of Aggregation-v2 (highway-env style: named terms, weights from the config).
 
 The return of an episode is exactly
     edr_weight EDR / edr_scale - deadline_weight violations - invalid_weight masked actions,

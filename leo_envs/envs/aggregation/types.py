@@ -1,4 +1,4 @@
-"""The instance of Aggregation-v1 (what the control satellite knows when it plans), and the observation
+"""The instance of Aggregation-v2 (what the control satellite knows when it plans), and the observation
 layout. Everything outside ``generator.py`` and ``dynamics.py`` reads instances through these names."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Picture of Aggregation-v1: the service cluster on a map by role (working, sleeping, control, the
+"""Picture of Aggregation-v2: the service cluster on a map by role (working, sleeping, control, the
 business being placed), transfers drawn from origin to host (through the control satellite when relayed)
 with width by the bits they carry, and every satellite's delay before and after the transfers."""
 
@@ -64,7 +64,7 @@ def render_frame(env) -> np.ndarray:
         handles.append(Line2D([], [], ls="", marker="o", markersize=11, markerfacecolor="none",
                               markeredgecolor="k", label="origin of the business to place"))
     m = st.metrics()
-    fig.suptitle(f"Aggregation-v1   {st.k}/{inst.num_transfers} businesses reassigned   "
+    fig.suptitle(f"Aggregation-v2   {st.k}/{inst.num_transfers} businesses reassigned   "
                  f"net energy saved {m['net_energy_saved_j'] / 1e3:.1f} kJ   delay added "
                  f"{m['delay_increment_s'] * 1e3:.1f} ms", fontsize=9, y=0.97)
 

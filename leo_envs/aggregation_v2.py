@@ -1,4 +1,4 @@
-"""Aggregation-v1 in module form: ``aggregation_v1.env(scenario=..., **overrides)``."""
+"""Aggregation-v2 in module form: ``aggregation_v2.env(scenario=..., **overrides)``."""
 
 from __future__ import annotations
 
