@@ -146,8 +146,8 @@ SPEC = EnvSpec(
     ),
     reference_baseline="milp_optimal",
     bound=episode_bound,
-    bound_source=("every plan a policy can play, deadlines ignored: the MILP's optimum where proven (up to 40 "
-                  "businesses, 1000 nodes a subproblem), else the LP relaxation"),
+    bound_source=("every plan a policy can play, deadlines ignored: proven by node-limited MILPs (Dinkelbach, then "
+                  "bisection; up to 40 businesses), else the LP relaxation"),
     leaderboard_checkpoints=leaderboard_checkpoints,
     leaderboard_runs=tuple((f"{prefix}_{level}", learner, level) for level in TRAFFIC_LEVELS
                            for prefix, learner in (("ddqn", "double_dqn"), ("maskable_ppo", "maskable_ppo"))),

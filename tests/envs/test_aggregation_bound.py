@@ -125,3 +125,16 @@ def test_bound_of_an_episode_without_choices_is_its_outcome():
     assert bound.exact and bound.edr_j_per_s == 0.0 and bound.subproblems == 0
     with pytest.raises(ValueError, match="source"):
         upper_bound("tiny")
+
+
+def test_refused_work_cannot_beat_the_bound_when_transfers_pay():
+    """With no sleep saving (p_sleep = p_idle) a transfer to a satellite that computes cheaper gains energy, so
+    an episode truncated after such transfers has a positive net energy with nothing sleeping: the bound on
+    refused work counts those gains (a bound on the sleep saving alone, 0 here, was beaten: 8.19 J/s)."""
+    env = aggregation_v2.env("tiny", businesses_per_sat=6.0, max_volume_bits=9e6, p_sleep_w=120.0, sleep_s=0.02)
+    env.reset(seed=24)
+    bound = upper_bound(env)
+    plan = iter([2, 2, 2, 2])
+    info = play(env, lambda obs: next(plan, int(np.argmin(obs["action_mask"]))), 24)
+    assert info["refused"] > 0 and info["net_energy_saved_j"] > 0 and info["energy_savings_j"] == 0.0
+    assert info["edr_j_per_s"] <= bound.edr_j_per_s

@@ -79,7 +79,8 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     (no satellite could take it when its turn came) runs on its satellite; a refused one (truncation came
     first) counts as served at the end of the accounting period ``sleep_s``, so the episode's delay
     increment is at least ``sleep_s`` minus the delay before aggregation and its EDR is near zero:
-    refusing work never pays. ``info["metrics_final"]`` is True at the last step only. ``reset(options={"working_sats":
+    refusing work does not pay wherever a sleeping satellite saves more than its transfers cost (every
+    preset). ``info["metrics_final"]`` is True at the last step only. ``reset(options={"working_sats":
     V})`` overrides V for one episode (``"all"`` or M: no aggregation); ``reset(options={"instance":
     env.unwrapped.instance})`` replays an instance (per-instance optimisers such as Double DQN's fine-tuning).
     Terminal mask: the observation after the last step has an all-zero ``action_mask`` (and
@@ -116,7 +117,8 @@ class AggregationEnv(gym.Env, ScenarioEnv):
       ran it on its satellite from t = 0, so leaving work unassigned cut the delay added and could double
       the EDR and the return: on tiny seed 1000, two businesses assigned and masked actions until
       truncation scored 26.7M J/s against the optimum's 13.0M); ``refused`` info key. Episodes of a policy
-      that honours the mask are unchanged.
+      that honours the mask end with the same metrics and returns; their running metrics before the last
+      step count the businesses still to place as refused (delay added about ``sleep_s``).
     * v1: a masked action makes no progress (v0 replaced it by the least-delay choice); truncation after a
       step limit, unassigned businesses count as violations; C_max masked and CDSSQ never sleeps a
       satellite the others cannot cover; per-satellite powers from the paper's ranges (receive power and
