@@ -22,11 +22,12 @@ def _register_gymnasium() -> None:
     import gymnasium
 
     entry = "leo_envs.envs.aggregation:AggregationEnv"
+    vector_entry = "leo_envs.envs.aggregation.vector:AggregationVectorEnv"
     ids = {AGGREGATION_ID: {}, **{k: {"scenario": v} for k, v in AGGREGATION_VARIANTS.items()}}
     for env_id, kwargs in ids.items():
         if env_id not in gymnasium.registry:  # safe to import twice (subprocess workers)
             # no max_episode_steps: the env truncates itself after its step limit (with the final metrics)
-            gymnasium.register(env_id, entry_point=entry, kwargs=kwargs)
+            gymnasium.register(env_id, entry_point=entry, vector_entry_point=vector_entry, kwargs=kwargs)
 
 
 def _register_pettingzoo() -> None:

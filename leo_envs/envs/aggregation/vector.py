@@ -1,0 +1,349 @@
+"""Aggregation-v2 as a Gymnasium ``VectorEnv``: K episodes stepped as arrays (``AggregationBatch``).
+
+``gym.make_vec("leo_envs/Aggregation-v2", num_envs=K, vectorization_mode="vector_entry_point")`` builds it.
+Copy k behaves exactly as ``gym.make("leo_envs/Aggregation-v2")`` reset with copy k's seed and reset again
+(without a seed) at every episode end, which is what ``SyncVectorEnv`` does with K such envs: the same
+observations, masks, rewards and infos, bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from ...config import as_integer
+from ..base import integer_action_array, reset_options
+from .batch import AggregationBatch, selected_sum
+from .config import AggregationConfig, make_config
+from .dynamics import MIN_DELAY_INCREMENT_S
+from .env import OBS_HIGH, AggregationEnv
+from .generator import InstanceGenerator
+from .rewards import MIN_ENERGY_J, TERMS
+from .types import COMP_POWER_SCALE_W, AggregationInstance, ObservationLayout
+
+AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+RESET_OPTIONS = ("working_sats",)
+
+
+class AggregationVectorEnv(VectorEnv):
+    """K copies of Aggregation-v2 in one array step (the single env's spec sheet: ``AggregationEnv``).
+
+    ## Vectorized environment
+    ``AggregationVectorEnv(num_envs=K, scenario="medium_traffic", autoreset_mode=AutoresetMode.NEXT_STEP,
+    **overrides)``, or ``gym.make_vec(id, num_envs=K, vectorization_mode="vector_entry_point", **overrides)``.
+    Every copy plays the same scenario with its own random stream: ``reset(seed=s)`` seeds copy k with
+    s + k, ``reset(seed=[s_0, ..., s_{K-1}])`` with s_k (as ``SyncVectorEnv`` does); copy k's episodes are
+    those of a single env reset with that seed and then reset without one at each episode end.
+
+    - ``step(actions)``: an integer array of shape (K,) in [0, M). Returns the observation dict of arrays
+      (``observation`` (K, 16 M + 9) float32, ``action_mask`` (K, M) int8), rewards (K,) float64,
+      ``terminated`` and ``truncated`` (K,) bool, and the single env's info keys as (K,) arrays, each with
+      its ``_key`` mask (Gymnasium's vector info; ``rewards`` is a dict of such arrays).
+    - Autoreset, as Gymnasium 1.x defines it. ``NEXT_STEP`` (default): the step that ends a copy's episode
+      returns its terminal observation (all-zero mask) and final info; the next step resets that copy and
+      ignores its action (reward 0, not terminated nor truncated, the new episode's first info).
+      ``SAME_STEP``: the ending step returns the next episode's first observation and info, with the
+      terminal observation in ``info["final_obs"]`` (an object array, None for the other copies) and the
+      last step's info in ``info["final_info"]``. Episodes differ in length, so copies reset at different
+      steps.
+    - ``action_masks()``: (K, M) bool for sb3-contrib. A copy whose mask is all zero (its terminal
+      observation, or a first observation with nothing to reassign) ignores its action: pass any (0).
+    - ``reset(options={"working_sats": V})`` sets V for the episodes this call starts (not for autoresets).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int = 1, scenario: str | AggregationConfig = "medium_traffic",
+                 render_mode: str | None = None, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 **overrides):
+        k = as_integer(num_envs)
+        if k is None or isinstance(num_envs, bool) or k < 1:
+            raise ValueError(f"num_envs: {num_envs!r}; expected an integer >= 1")
+        if render_mode is not None:
+            raise ValueError(f"render_mode: {render_mode!r}; the vector env does not render (render_mode=None); "
+                             f"render a single env from gym.make")
+        try:
+            mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = None
+        if mode not in AUTORESET_MODES:
+            raise ValueError(f"autoreset_mode: {autoreset_mode!r}; expected one of "
+                             f"{[m.value for m in AUTORESET_MODES]}")
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
+        self.autoreset_mode = mode
+        self.num_envs = k
+        self.render_mode = None
+        self.config = make_config(scenario, **overrides)
+        self.scenario = scenario if isinstance(scenario, str) else "custom"
+        self.generator = InstanceGenerator(self.config)
+        self.m = m = self.generator.m
+        self.layout = ObservationLayout(m)
+        self.single_observation_space = spaces.Dict({
+            "observation": spaces.Box(-OBS_HIGH, OBS_HIGH, (self.layout.size,), np.float32),
+            "action_mask": spaces.Box(0, 1, (m,), np.int8),
+        })
+        self.single_action_space = spaces.Discrete(m)
+        self.observation_space = batch_space(self.single_observation_space, k)
+        self.action_space = batch_space(self.single_action_space, k)
+        self.batch = AggregationBatch(k, m)
+        self.instances: list[AggregationInstance | None] = [None] * k
+        self.copy_rngs: list[np.random.Generator | None] = [None] * k
+        self.steps = np.zeros(k, np.int64)
+        self.step_limit = np.ones(k, np.int64)
+        self.masked_actions = np.zeros(k, np.int64)
+        self.over = np.zeros(k, bool)  # the copy's episode has ended (its next step resets it: NEXT_STEP)
+        self.offset = {name: np.zeros(k) for name in ("delay", "energy")}
+        self.last = {name: np.zeros(k) for name in ("delay", "energy")}
+        self.last_psi = np.zeros(k)
+        self._started = False
+
+    # ------------------------------------------------------------------ API
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        seeds = self._seeds(seed)
+        super().reset(seed=seed if isinstance(seed, int) else None)
+        options = reset_options(options, RESET_OPTIONS)
+        working = self.config.working_sats
+        if "working_sats" in options:
+            working = options["working_sats"]
+            if isinstance(working, str) and working == "all":
+                working = self.m
+            working = as_integer(working)
+            if working is None or not 1 <= working <= self.m:
+                raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
+                                 f"integer in [1, {self.m}]")
+        for c, s in enumerate(seeds):
+            if s is not None or self.copy_rngs[c] is None:
+                self.copy_rngs[c], _ = seeding.np_random(s)
+        everyone = np.ones(self.num_envs, bool)
+        self._start(everyone, working)
+        self._started = True
+        zero = np.zeros(self.num_envs)
+        return self._obs(), self._info(dict.fromkeys(TERMS, zero), np.zeros(self.num_envs, bool), self._metrics(),
+                                       np.zeros(self.num_envs, bool))
+
+    def step(self, actions):
+        if not self._started:
+            raise ValueError("step: call reset() first")
+        acts = integer_action_array("actions", actions, (self.num_envs,), self.m)
+        k = self.num_envs
+        b = self.batch
+        resetting = self.over.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.zeros(k, bool)
+        playing = ~resetting
+        deciding = playing & ~b.done
+        valid = b.valid()
+        ok = deciding & valid[np.arange(k), acts]
+        masked = deciding & ~ok
+        rows = np.flatnonzero(ok)
+        if rows.size:
+            b.assign(rows, acts[rows])
+        self.masked_actions += masked
+        self.steps += playing
+        terminated = playing & b.done
+        truncated = playing & ~terminated & (self.steps >= self.step_limit)
+        final = terminated | truncated
+        metrics = self._metrics()
+        terms = self._terms(masked, final, metrics)
+        rewards = 0.0 + terms["edr"]  # float(sum(terms.values())) of the single env, term by term in TERMS order
+        for name in TERMS[1:]:
+            rewards = rewards + terms[name]
+        self.over = final.copy()
+        final_obs = final_info = None
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and final.any():
+            final_obs, final_info = self._obs(), self._info(terms, masked, metrics, final)
+        starting = resetting | (final if self.autoreset_mode == AutoresetMode.SAME_STEP else np.zeros(k, bool))
+        if starting.any():
+            self._start(starting, self.config.working_sats)
+            metrics = self._metrics()
+            zero = np.zeros(k)
+            terms = {name: np.where(starting, zero, value) for name, value in terms.items()}
+            masked = masked & ~starting
+        rewards = np.where(resetting, 0.0, rewards)
+        info = self._info(terms, masked, metrics, final & ~starting)
+        if final_obs is not None:
+            info["final_obs"] = np.full(k, None, dtype=object)
+            for c in np.flatnonzero(final):
+                info["final_obs"][c] = {key: value[c] for key, value in final_obs.items()}
+            info["_final_obs"] = final.copy()
+            info["final_info"], info["_final_info"] = _masked_info(final_info, final), final.copy()
+        return self._obs(), rewards, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """(K, M) bool: where each copy's current business may go (all False for a copy whose episode is over)."""
+        return self._mask().astype(bool)
+
+    # ------------------------------------------------------------------ episodes
+    def _seeds(self, seed) -> list[int | None]:
+        if seed is None:
+            return [None] * self.num_envs
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return [int(seed) + c for c in range(self.num_envs)]
+        if isinstance(seed, (list, tuple)) and len(seed) == self.num_envs:
+            return list(seed)
+        raise ValueError(f"seed: {seed!r}; expected None, an integer (copy k gets seed + k) or a list of "
+                         f"{self.num_envs} seeds (integers or None), one per copy")
+
+    def _start(self, copies: np.ndarray, working_sats: int | None) -> None:
+        """New episodes for ``copies`` (bool (K,)), each drawn from its copy's random stream."""
+        cfg = self.config
+        for c in np.flatnonzero(copies):
+            inst = self.generator.generate(self.copy_rngs[c], working_sats)
+            self.instances[c] = inst
+            self.batch.load(c, inst)
+            self.step_limit[c] = max(1, math.ceil(cfg.step_limit_factor * inst.num_transfers))
+        self.steps[copies] = 0
+        self.masked_actions[copies] = 0
+        self.over[copies] = False
+        for name, value in self._potentials().items():
+            self.offset[name][copies] = value[copies]
+        now = self._potentials()
+        for name in self.last:
+            self.last[name][copies] = (now[name] - self.offset[name])[copies]
+        if cfg.log_edr_weight != 0.0:
+            self.last_psi[copies] = self._psi(None, np.zeros(self.num_envs, bool))[copies]
+
+    # ------------------------------------------------------------------ rewards (``rewards.RewardTerms``)
+    def _potentials(self) -> dict[str, np.ndarray]:
+        cfg, b = self.config, self.batch
+        delay = -cfg.delay_weight * (b.t_after() - b.t_before_s) / cfg.delay_scale_s
+        sending = selected_sum(b.send_backlog_s, ~b.working) * (cfg.p_idle_w - cfg.p_sleep_w)
+        energy = -cfg.energy_weight * (b.transfer_energy_j + b.extra_comp_j + sending) / cfg.energy_scale_j
+        return {"delay": delay, "energy": energy}
+
+    def _psi(self, metrics: dict | None, final: np.ndarray) -> np.ndarray:
+        """The ``log_edr`` potential of every copy (``rewards.log_edr``; math.log, as the single env)."""
+        b = self.batch
+        wake = np.minimum(b.send_backlog_s, b.period_s[:, None])
+        savings = selected_sum(b.sleep_saving_w[:, None] * (b.period_s[:, None] - wake), ~b.working)
+        energy = savings - b.transfer_energy_j - b.extra_comp_j
+        dt = b.t_after() - b.t_before_s
+        if metrics is not None:
+            energy = np.where(final, metrics["net_energy_saved_j"], energy)
+            dt = np.where(final, metrics["delay_increment_s"], dt)
+        return np.array([math.log(max(e, MIN_ENERGY_J)) - math.log(max(d, MIN_DELAY_INCREMENT_S))
+                         for e, d in zip(energy.tolist(), dt.tolist())])
+
+    def _terms(self, masked: np.ndarray, final: np.ndarray, metrics: dict) -> dict[str, np.ndarray]:
+        cfg = self.config
+        gamma = cfg.shaping_gamma
+        potentials = self._potentials()
+        terms = {}
+        for name in ("delay", "energy"):
+            now = np.where(final, 0.0, potentials[name] - self.offset[name])
+            terms[name] = gamma * now - self.last[name]
+            self.last[name] = now
+        terms["invalid"] = np.where(masked, -cfg.invalid_weight, 0.0)
+        terms["edr"] = np.where(final, cfg.edr_weight * metrics["edr_j_per_s"] / cfg.edr_scale, 0.0)
+        terms["deadline"] = np.where(final, -cfg.deadline_weight * metrics["deadline_violations"], 0.0)
+        terms["log_edr"] = np.zeros(self.num_envs)
+        if cfg.log_edr_weight != 0.0:
+            psi = self._psi(metrics, final)
+            terms["log_edr"] = cfg.log_edr_weight * (psi - self.last_psi)
+            self.last_psi = psi
+        return {name: terms[name] for name in TERMS}
+
+    # ------------------------------------------------------------------ observation and info
+    def _mask(self) -> np.ndarray:
+        valid = self.batch.valid()
+        valid[self.over] = False
+        return valid.astype(np.int8)
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        """``AggregationEnv._obs`` of every copy."""
+        cfg, b, lay = self.config, self.batch, self.layout
+        scale = cfg.deadline_max_s
+        obs = np.zeros((self.num_envs, lay.size))
+
+        def put(feature, values):
+            obs[:, lay.sat(feature)] = values
+
+        def put_glob(feature, values):
+            obs[:, lay.glob(feature)] = values
+
+        load = b.volume_bits + b.received_bits
+        put("working", b.working)
+        put("delay", b.delays() / scale)
+        put("own_load", b.own_load_s / scale)
+        put("load", load / b.capacity_bits[:, None])
+        put("comp_power", b.p_comp_w / COMP_POWER_SCALE_W)
+        put_glob("t_before", b.t_before_s / scale)
+        put_glob("t_after", b.t_after() / scale)
+        put_glob("max_backlog", b.send_backlog_s.max(axis=1) / scale)
+        put_glob("steps_left", np.maximum(self.step_limit - self.steps, 0) / self.step_limit)
+        mask = self._mask()
+        active = mask.any(axis=1)
+        if active.any():
+            on = active[:, None]
+            flag = mask.astype(bool)
+            bits, deadline = b.at_k(b.bits), b.at_k(b.deadline_s)
+            sender = b.at_k(b.sender)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                trial = b.trial_delays(b.valid())
+                own = b.own_trial()
+            finish = np.where(flag, own, 0.0)
+            per_sat = {
+                "valid": mask,
+                "room_after": (b.capacity_bits[:, None] - load - bits[:, None]) / b.capacity_bits[:, None],
+                "tx_time": b.at_k(b.tx_s) / scale,
+                "prop_delay": b.at_k(b.prop_s) / 0.01,
+                "distance": b.at_k(b.distance_m) / 5e6,
+                "relayed": b.at_k(b.relayed),
+                "transfer_energy": b.at_k(b.route_energy_j) / cfg.energy_scale_j,
+                "extra_comp_energy": b.at_k(b.route_extra_comp_j) / cfg.energy_scale_j,
+                "trial_delay": np.where(np.isfinite(trial), trial / scale, 0.0),
+                "trial_finish": finish / scale,
+                "trial_slack": np.where(flag, deadline[:, None] - finish, 0.0) / scale,
+            }
+            for feature, values in per_sat.items():
+                put(feature, np.where(on, values, 0.0))
+            per_copy = {
+                "business_bits": bits / cfg.business_bits_max,
+                "deadline": deadline / scale,
+                "left": (b.num_transfers - b.k) / np.maximum(b.num_transfers, 1),
+                "sender_backlog": b.send_backlog_s[b.rows, sender] / scale,
+                "sender_left": b.at_k(b.sender_after) / b.at_k(b.sender_total),
+            }
+            for feature, values in per_copy.items():
+                put_glob(feature, np.where(active, values, 0.0))
+        obs = np.clip(obs, -OBS_HIGH, OBS_HIGH).astype(np.float32)
+        return {"observation": obs, "action_mask": mask}
+
+    def _metrics(self) -> dict[str, np.ndarray]:
+        return {**self.batch.metrics(), "masked_actions": self.masked_actions.copy()}
+
+    def _info(self, terms: dict, masked: np.ndarray, metrics: dict, final: np.ndarray) -> dict:
+        """The single env's info keys as (K,) arrays with Gymnasium's ``_key`` masks (every copy has each)."""
+        everyone = np.ones(self.num_envs, bool)
+        rewards = {}
+        for name, value in terms.items():
+            rewards[name], rewards[f"_{name}"] = np.asarray(value, float).copy(), everyone.copy()
+        info = {"rewards": rewards, "_rewards": everyone.copy()}
+        values = {"masked_action": masked.copy(), "businesses_to_reassign": self.batch.num_transfers.copy(),
+                  **metrics, "metrics_final": final.copy()}
+        for key, value in values.items():
+            info[key], info[f"_{key}"] = value, everyone.copy()
+        return info
+
+    def close_extras(self, **kwargs) -> None:
+        pass
+
+
+def _masked_info(info: dict, rows: np.ndarray) -> dict:
+    """``info`` with only ``rows`` filled (the rest zero) and every ``_key`` mask equal to ``rows``: the
+    shape ``SyncVectorEnv`` gives ``final_info``."""
+    out = {}
+    for key, value in info.items():
+        if key.startswith("_"):
+            out[key] = rows.copy()
+        elif isinstance(value, dict):
+            out[key] = _masked_info(value, rows)
+        else:
+            out[key] = np.where(rows, value, np.zeros((), value.dtype))
+    return out
+
+
+__all__ = ["AggregationVectorEnv", "AggregationEnv"]
