@@ -285,6 +285,31 @@ class Network:
         pos = self.constellation.positions_ecef(times)
         return [self.snapshot(float(t), p) for t, p in zip(times, pos)]
 
+    def isl_state(self, sat_ecef: np.ndarray, sat_up: np.ndarray, isl_down: np.ndarray | None = None):
+        """Whether each ISL is up, its length and capacity, for satellite positions (..., N, 3) with any
+        leading axes (one set of positions per snapshot): three (..., E) arrays."""
+        first, second = self.isl_pairs[:, 0], self.isl_pairs[:, 1]
+        a = sat_ecef[..., first, :]
+        b = sat_ecef[..., second, :]
+        length = np.linalg.norm(b - a, axis=-1)
+        with np.errstate(invalid="ignore"):
+            isl_up = (
+                sat_up[..., first]
+                & sat_up[..., second]
+                & (segment_clearance_m(a, b) > self.grazing_radius_m)
+            )
+            if isl_down is not None:
+                isl_up &= ~isl_down
+            if self.max_isl_m is not None:
+                isl_up &= length <= self.max_isl_m
+            if self.polar_cutoff_deg < 90.0 and self.isl_inter.any():
+                lat = np.rad2deg(np.arcsin(sat_ecef[..., 2] / np.linalg.norm(sat_ecef, axis=-1)))
+                polar = np.abs(lat) > self.polar_cutoff_deg
+                isl_up &= ~(self.isl_inter & (polar[..., first] | polar[..., second]))
+        length = np.where(np.isfinite(length), length, np.inf)
+        capacity = np.where(isl_up, self.isl_link.capacity_bps(np.where(isl_up, length, 1.0)), 0.0)
+        return isl_up, length, capacity
+
     def snapshot(self, t_s: float, sat_ecef: np.ndarray, fault_t_s: float | None = None) -> Snapshot:
         """Links at time ``t_s`` given satellite positions (N, 3), e.g. from a precomputed grid.
         Failures are looked up at ``fault_t_s`` (default ``t_s``), e.g. time since an episode began."""
@@ -294,24 +319,7 @@ class Network:
             sat_up &= ~sat_down
         else:
             isl_down = np.zeros(len(self.isl_pairs), bool)
-        a = sat_ecef[self.isl_pairs[:, 0]]
-        b = sat_ecef[self.isl_pairs[:, 1]]
-        length = np.linalg.norm(b - a, axis=1)
-        with np.errstate(invalid="ignore"):
-            isl_up = (
-                sat_up[self.isl_pairs[:, 0]]
-                & sat_up[self.isl_pairs[:, 1]]
-                & ~isl_down
-                & (segment_clearance_m(a, b) > self.grazing_radius_m)
-            )
-            if self.max_isl_m is not None:
-                isl_up &= length <= self.max_isl_m
-            if self.polar_cutoff_deg < 90.0 and self.isl_inter.any():
-                lat = np.rad2deg(np.arcsin(sat_ecef[:, 2] / np.linalg.norm(sat_ecef, axis=1)))
-                polar = np.abs(lat) > self.polar_cutoff_deg
-                isl_up &= ~(self.isl_inter & (polar[self.isl_pairs[:, 0]] | polar[self.isl_pairs[:, 1]]))
-        length = np.where(np.isfinite(length), length, np.inf)
-        capacity = np.where(isl_up, self.isl_link.capacity_bps(np.where(isl_up, length, 1.0)), 0.0)
+        isl_up, length, capacity = self.isl_state(sat_ecef, sat_up, isl_down)
         g = len(self.ground_stations)
         if g:
             safe = np.where(sat_up[:, None], sat_ecef, 0.0)

@@ -12,26 +12,37 @@ from __future__ import annotations
 import numpy as np
 
 from .dynamics import MIN_DELAY_INCREMENT_S
-from .types import AggregationInstance
+from .types import InstanceArrays
 
+# per business to reassign, (K, T) and (K, T, M): the instance's field, the batch's attribute, the padding
+LOADED = (("link", "link", False), ("relayed", "relayed", False), ("send_s", "send_s", 0.0), ("tx_s", "tx_s", 0.0),
+          ("prop_s", "prop_s", 0.0), ("distance_m", "distance_m", 0.0), ("transfer_energy_j", "route_energy_j", 0.0),
+          ("extra_comp_j", "route_extra_comp_j", 0.0), ("sender", "sender", 0), ("transfer_bits", "bits", 0.0),
+          ("transfer_comp_s", "comp_s", 0.0), ("transfer_deadline_s", "deadline_s", 0.0),
+          ("sender_total", "sender_total", 1), ("sender_after", "sender_after", 0))
 # (K, T, M) instance arrays, one row per business to reassign and one column per service satellite:
 # the instance's field -> the batch's attribute
 ROUTE_FIELDS = {"link": "link", "relayed": "relayed", "send_s": "send_s", "tx_s": "tx_s", "prop_s": "prop_s",
                 "distance_m": "distance_m", "transfer_energy_j": "route_energy_j", "extra_comp_j": "route_extra_comp_j"}
 
 
-def selected_sum(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(K,) ``values[k][mask[k]].sum()`` for every row k, bit for bit: numpy sums a contiguous run of n
-    numbers in an order that depends on n, so rows are grouped by their count and each group summed as a
+def prefix_sum(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(K,) ``values[k, :lengths[k]].sum()`` for every row k, bit for bit: numpy sums a contiguous run of n
+    numbers in an order that depends on n, so rows are grouped by length and each group summed as a
     contiguous (rows, n) block."""
-    counts = mask.sum(axis=1)
-    packed = np.take_along_axis(values, np.argsort(~mask, axis=1, kind="stable"), axis=1)
     out = np.zeros(len(values))
-    for n in np.unique(counts):
+    for n in np.unique(lengths):
         if n:
-            rows = np.flatnonzero(counts == n)
-            out[rows] = packed[rows, :n].sum(axis=1)
+            rows = np.flatnonzero(lengths == n)
+            out[rows] = values[rows, :n].sum(axis=1)
     return out
+
+
+def selected_sum(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(K,) ``values[k][mask[k]].sum()`` for every row k, bit for bit (``prefix_sum`` of the selections
+    moved to the front of their rows)."""
+    packed = np.take_along_axis(values, np.argsort(~mask, axis=1, kind="stable"), axis=1)
+    return prefix_sum(packed, mask.sum(axis=1))
 
 
 class AggregationBatch:
@@ -63,6 +74,9 @@ class AggregationBatch:
         self.received_bits = np.zeros((k, m))
         self.count = np.zeros((k, m), np.int64)
         self.stranded_load_s = np.zeros((k, m))  # per sender: compute time of its stranded businesses
+        self.left_by_sender = np.zeros((k, m), np.int64)  # per sender: businesses not assigned (stranded too)
+        self.stranded_by_sender = np.zeros((k, m), np.int64)
+        self._cache: dict[str, np.ndarray] = {}  # valid(), delays() and current(name) until the next transition
         self.transfer_energy_j = np.zeros(k)
         self.extra_comp_j = np.zeros(k)
         self._grow(1)
@@ -90,47 +104,34 @@ class AggregationBatch:
             setattr(self, name, grown(getattr(self, name, None), (k, new), dtype, fill))
         self.capacity = new
 
-    # ------------------------------------------------------------------ starting an episode
-    def load(self, c: int, inst: AggregationInstance) -> None:
-        """Copy ``c`` starts the episode of ``inst`` (``AggregationState(inst)``)."""
-        n = inst.num_transfers
-        self._grow(n)
-        self.num_transfers[c] = n
-        self.capacity_bits[c] = inst.capacity_bits
-        self.period_s[c] = inst.period_s
-        self.t_before_s[c] = inst.t_before_s
-        self.e_noagg_j[c] = inst.e_noagg_j
-        stays = inst.working[inst.origin]
-        self.own_violations[c] = np.count_nonzero(stays & (inst.own_finish_s > inst.deadline_s))
-        self.working[c] = inst.working
-        self.own_load_s[c] = inst.own_load_s
-        self.volume_bits[c] = inst.volume_bits
-        self.p_comp_w[c] = inst.power.p_comp_w[: self.m]
-        self.sleep_saving_w[c] = inst.power.p_idle_w - inst.power.p_sleep_w
-        for field, name in ROUTE_FIELDS.items():
+    # ------------------------------------------------------------------ starting episodes
+    def load(self, copies, new: InstanceArrays, rows=None) -> None:
+        """Copies ``copies`` (indices) start the episodes of ``new``'s instances ``rows`` (default: all, in
+        order): ``AggregationState(new.instance(row))`` for each."""
+        c = np.asarray(copies)
+        r = np.arange(len(c)) if rows is None else np.asarray(rows)
+        width = new.transfer.shape[1]
+        self._grow(width)
+        for name in ("num_transfers", "t_before_s", "e_noagg_j", "own_violations", "working", "own_load_s",
+                     "volume_bits"):
+            getattr(self, name)[c] = getattr(new, name)[r]
+        self.capacity_bits[c] = new.capacity_bits
+        self.period_s[c] = new.period_s
+        self.p_comp_w[c] = new.p_comp_w[r, : self.m]
+        self.sleep_saving_w[c] = new.p_idle_w - new.p_sleep_w
+        self.left_by_sender[c] = new.to_reassign[r]
+        for source, name, fill in LOADED:
             arr = getattr(self, name)
-            arr[c, :n] = getattr(inst, field)
-            arr[c, n:] = 0
-        b = inst.transfer
-        sender = inst.sender
-        for name, values, fill in (("sender", sender, 0), ("bits", inst.bits[b], 0.0), ("comp_s", inst.comp_s[b], 0.0),
-                                   ("deadline_s", inst.deadline_s[b], 0.0)):
-            arr = getattr(self, name)
-            arr[c, :n] = values
-            arr[c, n:] = fill
-        # sender_left of the observation: businesses of this sender from here on / all of its businesses
-        same = sender[:, None] == sender[None, :]
-        self.sender_total[c, :n] = same.sum(axis=1)
-        self.sender_after[c, :n] = np.triu(same).sum(axis=1)
-        self.sender_total[c, n:], self.sender_after[c, n:] = 1, 0
-        self.in_episode[c] = np.arange(self.capacity) < n
+            arr[c, :width] = getattr(new, source)[r]
+            arr[c, width:] = fill
+        self.in_episode[c] = np.arange(self.capacity)[None, :] < self.num_transfers[c, None]
         self.assigned[c] = -1
-        self.stranded[c] = False
         self.k[c] = 0
-        for arr in (self.send_backlog_s, self.last_arrival_s, self.batch_comp_s, self.received_bits, self.count,
-                    self.stranded_load_s):
+        for arr in (self.stranded, self.stranded_by_sender, self.send_backlog_s, self.last_arrival_s,
+                    self.batch_comp_s, self.received_bits, self.count, self.stranded_load_s, self.transfer_energy_j,
+                    self.extra_comp_j):
             arr[c] = 0
-        self.transfer_energy_j[c] = self.extra_comp_j[c] = 0.0
+        self._changed()
         self.skip_stranded()
 
     # ------------------------------------------------------------------ the current decisions
@@ -138,16 +139,26 @@ class AggregationBatch:
     def done(self) -> np.ndarray:
         return self.k >= self.num_transfers
 
-    def at_k(self, arr: np.ndarray) -> np.ndarray:
-        """Row k of a (K, T, ...) instance array for every copy (the last row for copies that are done)."""
-        return arr[self.rows, np.minimum(self.k, self.capacity - 1)]
+    def current(self, name: str) -> np.ndarray:
+        """Row k (the current business) of the (K, T, ...) instance array ``name`` for every copy (the last
+        row for copies that are done); kept until the next transition, as are ``valid`` and ``delays``."""
+        got = self._cache.get(name)
+        if got is None:
+            got = self._cache[name] = getattr(self, name)[self.rows, np.minimum(self.k, self.capacity - 1)]
+        return got
+
+    def _changed(self) -> None:
+        self._cache.clear()
 
     def valid(self) -> np.ndarray:
-        """(K, M) bool: ``AggregationState.valid`` of every copy."""
-        room = self.capacity_bits[:, None] - self.volume_bits - self.received_bits
-        ok = self.at_k(self.link) & (room >= self.at_k(self.bits)[:, None])
-        ok[self.done] = False
-        return ok
+        """(K, M) bool: ``AggregationState.valid`` of every copy (read only: it is kept until the next
+        transition)."""
+        if "valid" not in self._cache:
+            room = self.capacity_bits[:, None] - self.volume_bits - self.received_bits
+            ok = self.current("link") & (room >= self.current("bits")[:, None])
+            ok[self.done] = False
+            self._cache["valid"] = ok
+        return self._cache["valid"]
 
     def skip_stranded(self) -> None:
         """Move past businesses that no satellite can take, in every copy."""
@@ -156,23 +167,29 @@ class AggregationBatch:
             if not rows.size:
                 return
             k = self.k[rows]
+            sender = self.sender[rows, k]
             self.stranded[rows, k] = True
-            self.stranded_load_s[rows, self.sender[rows, k]] += self.comp_s[rows, k]
+            self.stranded_load_s[rows, sender] += self.comp_s[rows, k]
+            self.stranded_by_sender[rows, sender] += 1
             self.k[rows] += 1
+            self._changed()
 
     def arrival_s(self) -> np.ndarray:
         """(K, M) when each copy's current business would arrive at each satellite."""
-        sender = self.at_k(self.sender)
-        return self.send_backlog_s[self.rows, sender][:, None] + self.at_k(self.tx_s) + self.at_k(self.prop_s)
+        sender = self.current("sender")
+        return self.send_backlog_s[self.rows, sender][:, None] + self.current("tx_s") + self.current("prop_s")
 
     def delays(self) -> np.ndarray:
-        t = np.where(self.count > 0, np.maximum(self.own_load_s, self.last_arrival_s) + self.batch_comp_s,
-                     self.own_load_s)
-        return np.where(self.working, t, 0.0)
+        """(K, M) T_j of every working satellite (own load if it received nothing); 0 for the others."""
+        if "delays" not in self._cache:
+            t = np.where(self.count > 0, np.maximum(self.own_load_s, self.last_arrival_s) + self.batch_comp_s,
+                         self.own_load_s)
+            self._cache["delays"] = np.where(self.working, t, 0.0)
+        return self._cache["delays"]
 
     def own_trial(self) -> np.ndarray:
         arrival = np.maximum(self.last_arrival_s, self.arrival_s())
-        return np.maximum(self.own_load_s, arrival) + self.batch_comp_s + self.at_k(self.comp_s)[:, None]
+        return np.maximum(self.own_load_s, arrival) + self.batch_comp_s + self.current("comp_s")[:, None]
 
     def trial_delays(self, valid: np.ndarray) -> np.ndarray:
         """(K, M) the max working finish time if the current business went to each satellite (inf where it
@@ -198,7 +215,9 @@ class AggregationBatch:
         self.transfer_energy_j[rows] += self.route_energy_j[rows, k, sats]
         self.extra_comp_j[rows] += self.route_extra_comp_j[rows, k, sats]
         self.assigned[rows, k] = sats
+        self.left_by_sender[rows, sender] -= 1
         self.k[rows] += 1
+        self._changed()
         self.skip_stranded()
 
     # ------------------------------------------------------------------ accounting
@@ -209,32 +228,27 @@ class AggregationBatch:
         return self.unassigned() & ~self.stranded
 
     def asleep(self) -> np.ndarray:
-        kept = np.zeros((self.num_copies, self.m), bool)
-        rows, t = np.nonzero(self.unassigned())
-        kept[rows, self.sender[rows, t]] = True
-        return ~self.working & ~kept
+        """(K, M) bool: satellites that sleep once the episode ends here (sleeping ones with nothing left)."""
+        return ~self.working & (self.left_by_sender == 0)
 
     def t_after(self) -> np.ndarray:
         return self.delays().max(axis=1)
 
     def metrics(self) -> dict[str, np.ndarray]:
         """``AggregationState.metrics`` of every copy, as (K,) arrays."""
-        unassigned = self.unassigned()
-        refused = unassigned & ~self.stranded
         asleep = self.asleep()
         wake_end = np.minimum(self.send_backlog_s, self.period_s[:, None])
         savings = selected_sum(self.sleep_saving_w[:, None] * (self.period_s[:, None] - wake_end), asleep)
         net = savings - self.transfer_energy_j - self.extra_comp_j
-        left = self.stranded_load_s.copy()
-        rows, t = np.nonzero(refused)
-        left[rows, self.sender[rows, t]] = self.period_s[rows]
+        # senders of refused businesses finish at the end of the period; of stranded ones, when they ran them
+        refusing = self.left_by_sender > self.stranded_by_sender
+        left = np.where(refusing, self.period_s[:, None], self.stranded_load_s)
         delays = self.delays()
         dt = np.maximum(delays, left).max(axis=1) - self.t_before_s
-        done = (self.assigned >= 0) & self.in_episode
-        finish = delays[self.rows[:, None], np.maximum(self.assigned, 0)]
-        late = np.count_nonzero(done & (finish > self.deadline_s), axis=1)
-        n_unassigned = np.count_nonzero(unassigned, axis=1)
-        n_stranded = np.count_nonzero(self.stranded, axis=1)
+        finish = np.take_along_axis(delays, np.maximum(self.assigned, 0), axis=1)
+        late = np.count_nonzero((self.assigned >= 0) & (finish > self.deadline_s), axis=1)
+        n_unassigned = self.left_by_sender.sum(axis=1)
+        n_stranded = self.stranded_by_sender.sum(axis=1)
         sleeping = np.count_nonzero(asleep, axis=1)
         return {
             "edr_j_per_s": net / np.maximum(dt, MIN_DELAY_INCREMENT_S),
@@ -251,5 +265,5 @@ class AggregationBatch:
             "reassigned": self.num_transfers - n_unassigned,
             "unassigned": n_unassigned,
             "stranded": n_stranded,
-            "refused": np.count_nonzero(refused, axis=1),
+            "refused": n_unassigned - n_stranded,
         }

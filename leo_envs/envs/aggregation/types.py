@@ -3,7 +3,7 @@ layout. Everything outside ``generator.py`` and ``dynamics.py`` reads instances 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -54,6 +54,78 @@ class AggregationInstance:
     def sender(self) -> np.ndarray:
         """(K,) the sleeping satellite each business to reassign leaves from."""
         return self.origin[self.transfer]
+
+
+@dataclass
+class InstanceArrays:
+    """K instances (the copies of a vector env) as arrays with a leading copy axis: businesses zero-padded to
+    the longest list, businesses to reassign to the longest such list. ``instance(c)`` is copy c's
+    ``AggregationInstance`` (the fields have the same meanings)."""
+
+    num_businesses: np.ndarray  # (K,) B of each copy
+    num_transfers: np.ndarray  # (K,) K_c: businesses to reassign
+    t_s: np.ndarray  # (K,)
+    sat_position_m: np.ndarray  # (K, M, 3)
+    control_position_m: np.ndarray  # (K, 3)
+    p_tx_w: np.ndarray  # (K, M + 1) per satellite, the control satellite last
+    p_rx_w: np.ndarray  # (K, M + 1)
+    p_comp_w: np.ndarray  # (K, M + 1)
+    p_idle_w: float  # every satellite's, W
+    p_sleep_w: float
+    period_s: float
+    capacity_bits: float
+    bits: np.ndarray  # (K, B)
+    deadline_s: np.ndarray  # (K, B)
+    origin: np.ndarray  # (K, B)
+    comp_s: np.ndarray  # (K, B)
+    own_finish_s: np.ndarray  # (K, B)
+    own_load_s: np.ndarray  # (K, M)
+    volume_bits: np.ndarray  # (K, M)
+    working: np.ndarray  # (K, M)
+    cdssq_v: np.ndarray  # (K,)
+    transfer: np.ndarray  # (K, T) padded with 0
+    link: np.ndarray  # (K, T, M) padded with False
+    relayed: np.ndarray  # (K, T, M)
+    send_s: np.ndarray  # (K, T, M) padded with 0
+    tx_s: np.ndarray  # (K, T, M)
+    prop_s: np.ndarray  # (K, T, M)
+    distance_m: np.ndarray  # (K, T, M)
+    transfer_energy_j: np.ndarray  # (K, T, M)
+    extra_comp_j: np.ndarray  # (K, T, M)
+    t_before_s: np.ndarray  # (K,)
+    e_noagg_j: np.ndarray  # (K,)
+    # derived for the dynamics: per business to reassign (K, T), and counts
+    sender: np.ndarray  # (K, T) the satellite it leaves from
+    transfer_bits: np.ndarray  # (K, T)
+    transfer_comp_s: np.ndarray  # (K, T)
+    transfer_deadline_s: np.ndarray  # (K, T)
+    sender_total: np.ndarray  # (K, T) businesses to reassign of its sender (1 in the padding)
+    sender_after: np.ndarray  # (K, T) of those, the ones from this one on
+    to_reassign: np.ndarray  # (K, M) businesses to reassign per sender
+    own_violations: np.ndarray  # (K,) businesses of working satellites late in their own FIFO
+
+    def take(self, rows) -> InstanceArrays:
+        """The instances of ``rows`` (indices), in that order."""
+        rows = np.asarray(rows)
+        return InstanceArrays(**{f.name: (value[rows] if isinstance(value := getattr(self, f.name), np.ndarray)
+                                          else value) for f in fields(self)})
+
+    def instance(self, c: int) -> AggregationInstance:
+        b, n = int(self.num_businesses[c]), int(self.num_transfers[c])
+        power = PowerModel(p_tx_w=self.p_tx_w[c], p_rx_w=self.p_rx_w[c], p_comp_w=self.p_comp_w[c],
+                           p_idle_w=self.p_idle_w, p_sleep_w=self.p_sleep_w)
+        return AggregationInstance(
+            t_s=float(self.t_s[c]), sat_position_m=self.sat_position_m[c],
+            control_position_m=self.control_position_m[c], power=power, period_s=self.period_s,
+            capacity_bits=self.capacity_bits, bits=self.bits[c, :b],
+            deadline_s=self.deadline_s[c, :b], origin=self.origin[c, :b], comp_s=self.comp_s[c, :b],
+            own_finish_s=self.own_finish_s[c, :b], own_load_s=self.own_load_s[c], volume_bits=self.volume_bits[c],
+            working=self.working[c], cdssq_v=int(self.cdssq_v[c]), transfer=self.transfer[c, :n],
+            link=self.link[c, :n], relayed=self.relayed[c, :n], send_s=self.send_s[c, :n], tx_s=self.tx_s[c, :n],
+            prop_s=self.prop_s[c, :n], distance_m=self.distance_m[c, :n],
+            transfer_energy_j=self.transfer_energy_j[c, :n], extra_comp_j=self.extra_comp_j[c, :n],
+            t_before_s=float(self.t_before_s[c]), e_noagg_j=float(self.e_noagg_j[c]),
+        )
 
 
 # ---------------------------------------------------------------------- observation layout

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -22,11 +21,24 @@ from .batch import AggregationBatch, selected_sum
 from .config import AggregationConfig, make_config
 from .dynamics import MIN_DELAY_INCREMENT_S
 from .env import OBS_HIGH, AggregationEnv
-from .generator import InstanceGenerator
+from .generator import InstanceGenerator, InstanceSupply
 from .rewards import MIN_ENERGY_J, TERMS
-from .types import COMP_POWER_SCALE_W, AggregationInstance, ObservationLayout
+from .types import (
+    COMP_POWER_SCALE_W,
+    GLOBAL_FEATURES,
+    SAT_FEATURES,
+    AggregationInstance,
+    InstanceArrays,
+    ObservationLayout,
+)
 
 AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+SAT = {name: i for i, name in enumerate(SAT_FEATURES)}  # column of each feature in a satellite's block
+GLOB = {name: i for i, name in enumerate(GLOBAL_FEATURES)}
+# the columns that describe the current business (zero when there is none)
+CURRENT_SAT = [SAT[f] for f in ("valid", "room_after", "tx_time", "prop_delay", "distance", "relayed",
+                                "transfer_energy", "extra_comp_energy", "trial_delay", "trial_finish", "trial_slack")]
+CURRENT_GLOB = [GLOB[f] for f in ("business_bits", "deadline", "left", "sender_backlog", "sender_left")]
 RESET_OPTIONS = ("working_sats",)
 
 
@@ -91,8 +103,8 @@ class AggregationVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, k)
         self.action_space = batch_space(self.single_action_space, k)
         self.batch = AggregationBatch(k, m)
-        self.instances: list[AggregationInstance | None] = [None] * k
-        self.copy_rngs: list[np.random.Generator | None] = [None] * k
+        self._source: list[tuple[InstanceArrays, int] | None] = [None] * k  # each copy's instance: (arrays, row)
+        self.supply = InstanceSupply(self.generator, k)  # each copy's random stream and next instance
         self.steps = np.zeros(k, np.int64)
         self.step_limit = np.ones(k, np.int64)
         self.masked_actions = np.zeros(k, np.int64)
@@ -117,8 +129,8 @@ class AggregationVectorEnv(VectorEnv):
                 raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
                                  f"integer in [1, {self.m}]")
         for c, s in enumerate(seeds):
-            if s is not None or self.copy_rngs[c] is None:
-                self.copy_rngs[c], _ = seeding.np_random(s)
+            if s is not None or self.supply.rngs[c] is None:
+                self.supply.seed(c, s)
         everyone = np.ones(self.num_envs, bool)
         self._start(everyone, working)
         self._started = True
@@ -130,13 +142,14 @@ class AggregationVectorEnv(VectorEnv):
         if not self._started:
             raise ValueError("step: call reset() first")
         acts = integer_action_array("actions", actions, (self.num_envs,), self.m)
-        k = self.num_envs
-        b = self.batch
-        resetting = self.over.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.zeros(k, bool)
+        k, b = self.num_envs, self.batch
+        same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
+        resetting = np.zeros(k, bool) if same_step else self.over.copy()
+        if resetting.any():  # next-step autoreset: these copies start their next episode and ignore their action
+            self._start(resetting, self.config.working_sats)
         playing = ~resetting
         deciding = playing & ~b.done
-        valid = b.valid()
-        ok = deciding & valid[np.arange(k), acts]
+        ok = deciding & b.valid()[b.rows, acts]
         masked = deciding & ~ok
         rows = np.flatnonzero(ok)
         if rows.size:
@@ -148,29 +161,32 @@ class AggregationVectorEnv(VectorEnv):
         final = terminated | truncated
         metrics = self._metrics()
         terms = self._terms(masked, final, metrics)
+        if resetting.any():  # a reset's info: every term 0
+            terms = {name: np.where(resetting, 0.0, value) for name, value in terms.items()}
         rewards = 0.0 + terms["edr"]  # float(sum(terms.values())) of the single env, term by term in TERMS order
         for name in TERMS[1:]:
             rewards = rewards + terms[name]
         self.over = final.copy()
-        final_obs = final_info = None
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and final.any():
-            final_obs, final_info = self._obs(), self._info(terms, masked, metrics, final)
-        starting = resetting | (final if self.autoreset_mode == AutoresetMode.SAME_STEP else np.zeros(k, bool))
-        if starting.any():
-            self._start(starting, self.config.working_sats)
-            metrics = self._metrics()
-            zero = np.zeros(k)
-            terms = {name: np.where(starting, zero, value) for name, value in terms.items()}
-            masked = masked & ~starting
-        rewards = np.where(resetting, 0.0, rewards)
-        info = self._info(terms, masked, metrics, final & ~starting)
-        if final_obs is not None:
-            info["final_obs"] = np.full(k, None, dtype=object)
-            for c in np.flatnonzero(final):
-                info["final_obs"][c] = {key: value[c] for key, value in final_obs.items()}
-            info["_final_obs"] = final.copy()
-            info["final_info"], info["_final_info"] = _masked_info(final_info, final), final.copy()
+        if not (same_step and final.any()):
+            return self._obs(), rewards, terminated, truncated, self._info(terms, masked, metrics, final)
+        # same-step autoreset: the ended copies start their next episode now; their last step goes in final_*
+        final_obs, final_info = self._obs(), self._info(terms, masked, metrics, final)
+        self._start(final, self.config.working_sats)
+        terms = {name: np.where(final, 0.0, value) for name, value in terms.items()}
+        info = self._info(terms, masked & ~final, self._metrics(), np.zeros(k, bool))
+        info["final_obs"] = np.full(k, None, dtype=object)
+        for c in np.flatnonzero(final):
+            info["final_obs"][c] = {key: value[c] for key, value in final_obs.items()}
+        info["_final_obs"] = final.copy()
+        info["final_info"], info["_final_info"] = _masked_info(final_info, final), final.copy()
         return self._obs(), rewards, terminated, truncated, info
+
+    def instance(self, c: int) -> AggregationInstance:
+        """Copy c's current instance (replay it in a single env: ``reset(options={"instance": ...})``)."""
+        if self._source[c] is None:
+            raise ValueError("instance: call reset() first")
+        arrays, row = self._source[c]
+        return arrays.instance(row)
 
     def action_masks(self) -> np.ndarray:
         """(K, M) bool: where each copy's current business may go (all False for a copy whose episode is over)."""
@@ -190,19 +206,18 @@ class AggregationVectorEnv(VectorEnv):
     def _start(self, copies: np.ndarray, working_sats: int | None) -> None:
         """New episodes for ``copies`` (bool (K,)), each drawn from its copy's random stream."""
         cfg = self.config
-        for c in np.flatnonzero(copies):
-            inst = self.generator.generate(self.copy_rngs[c], working_sats)
-            self.instances[c] = inst
-            self.batch.load(c, inst)
-            self.step_limit[c] = max(1, math.ceil(cfg.step_limit_factor * inst.num_transfers))
+        for group, new, rows in self.supply.take(np.flatnonzero(copies), working_sats):
+            self.batch.load(group, new, rows)
+            for c, row in zip(group, rows):
+                self._source[c] = (new, row)
+            self.step_limit[group] = [max(1, math.ceil(cfg.step_limit_factor * n))
+                                      for n in new.num_transfers[rows].tolist()]
         self.steps[copies] = 0
         self.masked_actions[copies] = 0
         self.over[copies] = False
-        for name, value in self._potentials().items():
+        for name, value in self._potentials().items():  # phi(s0), so the potentials start at 0
             self.offset[name][copies] = value[copies]
-        now = self._potentials()
-        for name in self.last:
-            self.last[name][copies] = (now[name] - self.offset[name])[copies]
+            self.last[name][copies] = (value - self.offset[name])[copies]
         if cfg.log_edr_weight != 0.0:
             self.last_psi[copies] = self._psi(None, np.zeros(self.num_envs, bool))[copies]
 
@@ -248,67 +263,54 @@ class AggregationVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------ observation and info
     def _mask(self) -> np.ndarray:
-        valid = self.batch.valid()
-        valid[self.over] = False
-        return valid.astype(np.int8)
+        return (self.batch.valid() & ~self.over[:, None]).astype(np.int8)
 
     def _obs(self) -> dict[str, np.ndarray]:
         """``AggregationEnv._obs`` of every copy."""
-        cfg, b, lay = self.config, self.batch, self.layout
+        cfg, b, lay, k, m = self.config, self.batch, self.layout, self.num_envs, self.m
         scale = cfg.deadline_max_s
-        obs = np.zeros((self.num_envs, lay.size))
-
-        def put(feature, values):
-            obs[:, lay.sat(feature)] = values
-
-        def put_glob(feature, values):
-            obs[:, lay.glob(feature)] = values
-
+        obs = np.zeros((k, lay.size))
+        sat = obs[:, : m * lay.per_sat].reshape(k, m, lay.per_sat)  # views of the flat observation
+        glob = obs[:, m * lay.per_sat:]
         load = b.volume_bits + b.received_bits
-        put("working", b.working)
-        put("delay", b.delays() / scale)
-        put("own_load", b.own_load_s / scale)
-        put("load", load / b.capacity_bits[:, None])
-        put("comp_power", b.p_comp_w / COMP_POWER_SCALE_W)
-        put_glob("t_before", b.t_before_s / scale)
-        put_glob("t_after", b.t_after() / scale)
-        put_glob("max_backlog", b.send_backlog_s.max(axis=1) / scale)
-        put_glob("steps_left", np.maximum(self.step_limit - self.steps, 0) / self.step_limit)
+        sat[:, :, SAT["working"]] = b.working
+        sat[:, :, SAT["delay"]] = b.delays() / scale
+        sat[:, :, SAT["own_load"]] = b.own_load_s / scale
+        sat[:, :, SAT["load"]] = load / b.capacity_bits[:, None]
+        sat[:, :, SAT["comp_power"]] = b.p_comp_w / COMP_POWER_SCALE_W
+        glob[:, GLOB["t_before"]] = b.t_before_s / scale
+        glob[:, GLOB["t_after"]] = b.t_after() / scale
+        glob[:, GLOB["max_backlog"]] = b.send_backlog_s.max(axis=1) / scale
+        glob[:, GLOB["steps_left"]] = np.maximum(self.step_limit - self.steps, 0) / self.step_limit
         mask = self._mask()
         active = mask.any(axis=1)
-        if active.any():
-            on = active[:, None]
+        if active.any():  # the current business's columns (zero for copies without one, as in the single env)
             flag = mask.astype(bool)
-            bits, deadline = b.at_k(b.bits), b.at_k(b.deadline_s)
-            sender = b.at_k(b.sender)
+            bits, deadline, sender = b.current("bits"), b.current("deadline_s"), b.current("sender")
             with np.errstate(invalid="ignore", divide="ignore"):
                 trial = b.trial_delays(b.valid())
-                own = b.own_trial()
-            finish = np.where(flag, own, 0.0)
-            per_sat = {
-                "valid": mask,
-                "room_after": (b.capacity_bits[:, None] - load - bits[:, None]) / b.capacity_bits[:, None],
-                "tx_time": b.at_k(b.tx_s) / scale,
-                "prop_delay": b.at_k(b.prop_s) / 0.01,
-                "distance": b.at_k(b.distance_m) / 5e6,
-                "relayed": b.at_k(b.relayed),
-                "transfer_energy": b.at_k(b.route_energy_j) / cfg.energy_scale_j,
-                "extra_comp_energy": b.at_k(b.route_extra_comp_j) / cfg.energy_scale_j,
-                "trial_delay": np.where(np.isfinite(trial), trial / scale, 0.0),
-                "trial_finish": finish / scale,
-                "trial_slack": np.where(flag, deadline[:, None] - finish, 0.0) / scale,
-            }
-            for feature, values in per_sat.items():
-                put(feature, np.where(on, values, 0.0))
-            per_copy = {
-                "business_bits": bits / cfg.business_bits_max,
-                "deadline": deadline / scale,
-                "left": (b.num_transfers - b.k) / np.maximum(b.num_transfers, 1),
-                "sender_backlog": b.send_backlog_s[b.rows, sender] / scale,
-                "sender_left": b.at_k(b.sender_after) / b.at_k(b.sender_total),
-            }
-            for feature, values in per_copy.items():
-                put_glob(feature, np.where(active, values, 0.0))
+                finish = np.where(flag, b.own_trial(), 0.0)
+                sat[:, :, SAT["valid"]] = mask
+                cap = b.capacity_bits[:, None]
+                sat[:, :, SAT["room_after"]] = (cap - load - bits[:, None]) / cap
+                sat[:, :, SAT["tx_time"]] = b.current("tx_s") / scale
+                sat[:, :, SAT["prop_delay"]] = b.current("prop_s") / 0.01
+                sat[:, :, SAT["distance"]] = b.current("distance_m") / 5e6
+                sat[:, :, SAT["relayed"]] = b.current("relayed")
+                sat[:, :, SAT["transfer_energy"]] = b.current("route_energy_j") / cfg.energy_scale_j
+                sat[:, :, SAT["extra_comp_energy"]] = b.current("route_extra_comp_j") / cfg.energy_scale_j
+                sat[:, :, SAT["trial_delay"]] = np.where(np.isfinite(trial), trial / scale, 0.0)
+                sat[:, :, SAT["trial_finish"]] = finish / scale
+                sat[:, :, SAT["trial_slack"]] = np.where(flag, deadline[:, None] - finish, 0.0) / scale
+                glob[:, GLOB["business_bits"]] = bits / cfg.business_bits_max
+                glob[:, GLOB["deadline"]] = deadline / scale
+                glob[:, GLOB["left"]] = (b.num_transfers - b.k) / b.num_transfers
+                glob[:, GLOB["sender_backlog"]] = b.send_backlog_s[b.rows, sender] / scale
+                glob[:, GLOB["sender_left"]] = b.current("sender_after") / b.current("sender_total")
+            idle = np.flatnonzero(~active)
+            if idle.size:
+                sat[np.ix_(idle, np.arange(m), CURRENT_SAT)] = 0.0
+                glob[np.ix_(idle, CURRENT_GLOB)] = 0.0
         obs = np.clip(obs, -OBS_HIGH, OBS_HIGH).astype(np.float32)
         return {"observation": obs, "action_mask": mask}
 
