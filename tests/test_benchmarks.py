@@ -162,7 +162,7 @@ def test_speed_suite_smoke_renders(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     text = (tmp_path / "BENCHMARKS.md").read_text()
     assert text.startswith(run_all.HEADER)
-    for section in ("## Core", "## Environments", "## Scale", "## Training throughput"):
+    for section in ("## Core", "## Environments", "## Scale", "## Training throughput", "## Batched environments"):
         assert section in text
     assert text == run_all.render(tmp_path / "results")  # the file is exactly what the generator renders
     assert run_all.readme_summary(tmp_path / "results") in readme.read_text()

@@ -3,6 +3,8 @@ over whole episodes and autoresets (``SyncVectorEnv`` over ``gym.make`` envs is 
 traffic level, in both autoreset modes, with every reward option; bad input is a ValueError naming the
 argument; businesses and bits are accounted for in every copy at every step."""
 
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -140,11 +142,13 @@ def test_bad_step_and_reset_input_raises_value_error_naming_it():
             vec.step(bad)
 
 
-def test_selected_sum_is_numpy_sum_of_the_selection_bit_for_bit():
-    rng = np.random.default_rng(0)
-    values = rng.uniform(0, 1e4, (4000, 12)) * rng.choice([1e-3, 1.0, 1e3], (4000, 12))
-    mask = rng.random((4000, 12)) < rng.random((4000, 1))
-    assert np.array_equal(selected_sum(values, mask), [v[m].sum() for v, m in zip(values, mask)])
+@pytest.mark.parametrize("m", [1, 4, 7, 8, 12, 17, 64, 128, 129, 300])
+def test_selected_sum_is_numpy_sum_of_the_selection_bit_for_bit(m):
+    """numpy's summation order, emulated a column at a time, for every count of selected numbers."""
+    rng = np.random.default_rng(m)
+    values = rng.uniform(0, 1e4, (3000, m)) * rng.choice([1e-3, 1.0, 1e3], (3000, m))
+    mask = rng.random((3000, m)) < rng.random((3000, 1))
+    assert np.array_equal(selected_sum(values, mask), [v[s].sum() for v, s in zip(values, mask)])
 
 
 @settings(max_examples=15, deadline=None)
@@ -164,3 +168,13 @@ def test_every_business_and_bit_accounted_for_in_every_copy(seed, masked_share, 
         assert np.allclose(b.received_bits.sum(axis=1), np.where(assigned, b.bits, 0.0).sum(axis=1), rtol=1e-12)
         assert np.array_equal(b.count.sum(axis=1), assigned.sum(axis=1))
         obs, _, _, _, info = vec.step(random_actions(obs["action_mask"], rng, masked_share))
+
+
+def test_the_docs_example_runs():
+    """docs/vector.md's example, as written: 256 copies, 100 steps, final metrics where episodes ended."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "vector.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict = {}
+    exec(compile(code, "docs/vector.md", "exec"), scope)
+    assert scope["envs"].unwrapped.num_envs == 256 and scope["finished"].dtype == bool
+    assert np.all(np.isfinite(scope["edr"]))

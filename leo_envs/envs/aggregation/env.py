@@ -107,6 +107,16 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     ``masked_actions`` (README, "Metrics"); and ``metrics_final`` (bool), True only at the episode's last
     step. Read the results where ``metrics_final`` is True, not where a key appears.
 
+    ## Vectorized environment
+    ``gym.make_vec("leo_envs/Aggregation-v2", num_envs=K, **overrides)`` (``vectorization_mode=
+    "vector_entry_point"``, the default since the id registers one) returns ``AggregationVectorEnv``: K copies
+    stepped as arrays (the instances of new episodes are generated together, each from its copy's own random
+    stream), with Gymnasium's next-step autoreset (or ``autoreset_mode=AutoresetMode.SAME_STEP``). Copy k
+    reset with seed s_k is this env reset with s_k and then reset without a seed at each episode end, bit for
+    bit: observations, masks, rewards and infos equal those of ``vectorization_mode="sync"``. Actions are an
+    integer array (K,); ``action_masks()`` is (K, M); ``instance(k)`` is copy k's instance. Wrappers of
+    single envs (``GymHoldWhenIdle``) need ``vectorization_mode="sync"`` or ``"async"``.
+
     ## Arguments
     ``gym.make("leo_envs/Aggregation-v2", scenario="medium_traffic", render_mode=None, **overrides)``;
     scenarios ``low_traffic``, ``medium_traffic``, ``high_traffic``, ``sparse_traffic``, ``tiny``; any
