@@ -3,8 +3,6 @@ over whole episodes and autoresets (``SyncVectorEnv`` over ``gym.make`` envs is 
 traffic level, in both autoreset modes, with every reward option; bad input is a ValueError naming the
 argument; businesses and bits are accounted for in every copy at every step."""
 
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -169,12 +167,3 @@ def test_every_business_and_bit_accounted_for_in_every_copy(seed, masked_share, 
         assert np.array_equal(b.count.sum(axis=1), assigned.sum(axis=1))
         obs, _, _, _, info = vec.step(random_actions(obs["action_mask"], rng, masked_share))
 
-
-def test_the_docs_example_runs():
-    """docs/vector.md's example, as written: 256 copies, 100 steps, final metrics where episodes ended."""
-    text = (Path(__file__).resolve().parents[2] / "docs" / "vector.md").read_text()
-    code = text.split("```python\n", 1)[1].split("```", 1)[0]
-    scope: dict = {}
-    exec(compile(code, "docs/vector.md", "exec"), scope)
-    assert scope["envs"].unwrapped.num_envs == 256 and scope["finished"].dtype == bool
-    assert np.all(np.isfinite(scope["edr"]))
