@@ -46,7 +46,10 @@ from scipy.stats import trim_mean
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import aggregates  # noqa: E402  (benchmarks/aggregates.py, beside this file)
+try:  # run as a script (benchmarks/ on the path)
+    import aggregates  # noqa: E402  (benchmarks/aggregates.py, beside this file)
+except ImportError:  # imported as benchmarks.leaderboard (reproduce.py)
+    from benchmarks import aggregates  # noqa: E402
 
 from agents.specs import SPECS, get_spec  # noqa: E402  (after the sys.path insert)
 from agents.specs.base import BUDGETS  # noqa: E402

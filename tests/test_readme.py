@@ -20,6 +20,16 @@ def test_readme_quick_start_is_the_two_make_commands():
     assert commands == ["make reproduce", "make test"]
 
 
+def test_the_main_jobs_script_starts_from_anywhere(tmp_path):
+    """``make reproduce`` runs reproduce.py, which imports the leaderboard module as ``benchmarks.leaderboard``
+    (a module that also runs as a script): its imports must work both ways, whatever the working directory."""
+    root = README.parent
+    out = subprocess.run([sys.executable, str(root / "reproduce.py"), "--help"], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "usage: reproduce.py" in out.stdout
+
+
 def test_readme_tle_training_example_is_three_lines_that_train(tmp_path):
     """The README's MADQN-on-TLE example, run from the repo root with a smaller budget and run dir."""
     text = README.read_text()
