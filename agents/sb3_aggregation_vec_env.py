@@ -28,6 +28,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from leo_envs.envs.aggregation.vector import AggregationVectorEnv
+from leo_envs.envs.base import integer_action_array
 
 
 def copy_infos(info: dict, num_copies: int) -> list[dict]:
@@ -64,14 +65,21 @@ class AggregationSB3VecEnv(VecEnv):
 
     def reset(self) -> VecEnvObs:
         seeds = list(self._seeds) if any(s is not None for s in self._seeds) else None
-        obs, info = self.env.reset(seed=seeds)
+        options = [o for o in self._options if o]
+        if options and (len(options) < self.num_envs or any(o != options[0] for o in options)):
+            raise ValueError(f"set_options: {self._options!r}; the copies reset together, so give every copy the "
+                             "same options (set_options(dict))")
+        obs, info = self.env.reset(seed=seeds, options=options[0] if options else None)
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = copy_infos(info, self.num_envs)
         return self._remember_masks(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions).reshape(self.num_envs).astype(np.int64)
+        acts = np.asarray(actions)
+        if acts.shape == (self.num_envs, 1):  # SB3's own shape for Discrete actions in some paths
+            acts = acts[:, 0]
+        self._actions = integer_action_array("actions", acts, (self.num_envs,), self.env.m).astype(np.int64)
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, rewards, terminated, truncated, info = self.env.step(self._actions)
@@ -96,10 +104,19 @@ class AggregationSB3VecEnv(VecEnv):
         self.env.close()
 
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """Each copy's value: a (K, ...) array of the vector env gives each copy its row, anything else is
+        shared by the copies (``action_masks``: this adapter's method)."""
+        rows = self._rows(indices)
         value = getattr(self, attr_name) if attr_name == "action_masks" else getattr(self.env, attr_name)
-        return [value] * len(self._rows(indices))
+        if isinstance(value, np.ndarray) and value.shape[:1] == (self.num_envs,):
+            return [value[r] for r in rows]
+        return [value] * len(rows)
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Sets the vector env's attribute, which every copy shares (so only for all copies at once)."""
+        if len(self._rows(indices)) != self.num_envs:
+            raise ValueError(f"set_attr: indices {indices!r}; the copies share the vector env's attributes, so set "
+                             "them for all copies (indices=None)")
         setattr(self.env, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:

@@ -4,6 +4,7 @@ episode ends without playing a masked action."""
 
 import gymnasium as gym
 import numpy as np
+import pytest
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -55,3 +56,22 @@ def test_maskable_ppo_trains_on_copies_and_never_plays_a_masked_action():
         assert not any(info["masked_action"] for info in infos)
         finals += [info for info, done in zip(infos, dones) if done]
     assert len(finals) >= 16 and all(info["masked_actions"] == 0 for info in finals)
+
+
+def test_options_reach_every_copy_and_bad_actions_are_refused():
+    env = AggregationSB3VecEnv(2, "tiny")
+    env.seed(0)
+    env.set_options({"working_sats": "all"})
+    env.reset()
+    assert [info["working_sats"] for info in env.reset_infos] == [env.env.m] * 2
+    env.set_options([{"working_sats": 1}, {"working_sats": 2}])
+    with pytest.raises(ValueError, match="set_options"):
+        env.reset()
+    env.set_options(None)
+    env.reset()
+    for bad in (np.array([1.7, 0.2]), np.array([True, False]), np.array([0, 9]), np.zeros(3, int)):
+        with pytest.raises(ValueError, match="actions"):
+            env.step(bad)
+    assert env.get_attr("steps") == [0, 0] and len(env.env_method("action_masks")) == 2
+    with pytest.raises(ValueError, match="set_attr"):
+        env.set_attr("render_mode", None, indices=[0])

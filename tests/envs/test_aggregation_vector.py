@@ -133,11 +133,29 @@ def test_bad_step_and_reset_input_raises_value_error_naming_it():
         vec.reset(options={"instance": None})
     with pytest.raises(ValueError, match="working_sats"):
         vec.reset(options={"working_sats": 0})
+    with pytest.raises(ValueError, match=r"seed\[1\]"):
+        vec.reset(seed=[5, -1])
+    with pytest.raises(ValueError, match=r"seed\[0\]"):
+        vec.reset(seed=[True, 1])
     vec.reset(seed=0)
+    for c in (-1, 2, 1.0):
+        with pytest.raises(ValueError, match="instance"):
+            vec.instance(c)
     for bad, what in ((np.zeros(3, int), "shape"), (np.zeros((2, 1), int), "shape"), (np.zeros(2), "dtype"),
                       (np.array([0, vec.m]), r"\[0, 3\]"), (np.array([-1, 0]), r"\[0, 3\]"), ([True, False], "dtype")):
         with pytest.raises(ValueError, match=f"actions.*{what}"):
             vec.step(bad)
+
+
+def test_a_refused_seed_list_changes_nothing():
+    """Every seed is checked before any copy is reseeded: after a refused reset the copies go on as if it had
+    not been called."""
+    vec, ref = AggregationVectorEnv(2, scenario="tiny"), AggregationVectorEnv(2, scenario="tiny")
+    vec.reset(seed=[3, 4])
+    ref.reset(seed=[3, 4])
+    with pytest.raises(ValueError, match="seed"):
+        vec.reset(seed=[5, -1])
+    assert_same(ref.reset(), vec.reset())
 
 
 @pytest.mark.parametrize("m", [1, 4, 7, 8, 12, 17, 64, 128, 129, 300])

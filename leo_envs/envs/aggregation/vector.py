@@ -183,9 +183,12 @@ class AggregationVectorEnv(VectorEnv):
 
     def instance(self, c: int) -> AggregationInstance:
         """Copy c's current instance (replay it in a single env: ``reset(options={"instance": ...})``)."""
-        if self._source[c] is None:
+        index = as_integer(c)
+        if index is None or not 0 <= index < self.num_envs:
+            raise ValueError(f"instance: copy {c!r}; expected an integer in [0, {self.num_envs - 1}]")
+        if self._source[index] is None:
             raise ValueError("instance: call reset() first")
-        arrays, row = self._source[c]
+        arrays, row = self._source[index]
         return arrays.instance(row)
 
     def action_masks(self) -> np.ndarray:
@@ -194,14 +197,19 @@ class AggregationVectorEnv(VectorEnv):
 
     # ------------------------------------------------------------------ episodes
     def _seeds(self, seed) -> list[int | None]:
+        """One seed (or None) per copy, all checked before any copy is reseeded."""
+        what = (f"expected None, an integer >= 0 (copy k gets seed + k) or a list of {self.num_envs} seeds "
+                f"(integers >= 0 or None), one per copy")
         if seed is None:
             return [None] * self.num_envs
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if _is_seed(seed):
             return [int(seed) + c for c in range(self.num_envs)]
         if isinstance(seed, (list, tuple)) and len(seed) == self.num_envs:
-            return list(seed)
-        raise ValueError(f"seed: {seed!r}; expected None, an integer (copy k gets seed + k) or a list of "
-                         f"{self.num_envs} seeds (integers or None), one per copy")
+            for c, s in enumerate(seed):
+                if s is not None and not _is_seed(s):
+                    raise ValueError(f"seed[{c}]: {s!r}; {what}")
+            return [None if s is None else int(s) for s in seed]
+        raise ValueError(f"seed: {seed!r}; {what}")
 
     def _start(self, copies: np.ndarray, working_sats: int | None) -> None:
         """New episodes for ``copies`` (bool (K,)), each drawn from its copy's random stream."""
@@ -332,6 +340,10 @@ class AggregationVectorEnv(VectorEnv):
 
     def close_extras(self, **kwargs) -> None:
         pass
+
+
+def _is_seed(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
 
 
 def _masked_info(info: dict, rows: np.ndarray) -> dict:
