@@ -97,6 +97,39 @@ def test_copies_equal_single_envs_with_reward_options_and_truncation():
     assert ends >= 2 and truncations >= 4
 
 
+@pytest.mark.parametrize("mode", [AutoresetMode.DISABLED, AutoresetMode.NEXT_STEP])
+def test_partial_resets_equal_sync_vector_env(mode):
+    """Gymnasium's partial reset (``options={"reset_mask": mask}``): with autoreset disabled, the copies whose
+    episode ended are reset by hand; in next-step mode, a copy is cut short mid-episode."""
+    k = 4
+    ref = gym.make_vec(AGGREGATION_ID, num_envs=k, vectorization_mode="sync", scenario="sparse_traffic",
+                       vector_kwargs={"autoreset_mode": mode})
+    vec = gym.make_vec(AGGREGATION_ID, num_envs=k, vectorization_mode="vector_entry_point", scenario="sparse_traffic",
+                       autoreset_mode=mode)
+    obs, info = ref.reset(seed=11)
+    assert_same((obs, info), vec.reset(seed=11), "reset")
+    rng = np.random.default_rng(1)
+    resets = 0
+    for t in range(60):
+        acts = random_actions(obs["action_mask"], rng, 0.1)
+        out = ref.step(acts)
+        assert_same(out, vec.step(acts), f"step {t}")
+        obs = out[0]
+        done = out[2] | out[3]
+        mask = done if mode == AutoresetMode.DISABLED else (np.arange(k) == t % k) & (t % 7 == 3)
+        if mask.any():
+            options = {"reset_mask": mask, **({"working_sats": 2} if t % 2 else {})}
+            obs, info = ref.reset(options=dict(options))
+            assert_same((obs, info), vec.reset(options=dict(options)), f"partial reset {t}")
+            resets += int(mask.sum())
+    assert resets >= 4
+    if mode == AutoresetMode.DISABLED:
+        while not (out[2] | out[3]).any():
+            out = vec.step(np.zeros(k, int))
+        with pytest.raises(ValueError, match="reset_mask"):
+            vec.step(np.zeros(k, int))
+
+
 def test_seeds_like_sync_vector_env_and_reset_options():
     """An int seed gives copy k seed + k; a reset without a seed continues each copy's stream; reset options
     apply to the episodes that reset starts."""
@@ -112,7 +145,7 @@ def test_seeds_like_sync_vector_env_and_reset_options():
 
 @pytest.mark.parametrize(("kwargs", "field"), [
     ({"num_envs": 0}, "num_envs"), ({"num_envs": 2.5}, "num_envs"), ({"num_envs": True}, "num_envs"),
-    ({"num_envs": 2, "autoreset_mode": "Disabled"}, "autoreset_mode"),
+    ({"num_envs": 2, "autoreset_mode": "Never"}, "autoreset_mode"),
     ({"num_envs": 2, "render_mode": "human"}, "render_mode"),
     ({"num_envs": 2, "businesses_per_sat": -1}, "businesses_per_sat"),
 ])
@@ -133,6 +166,9 @@ def test_bad_step_and_reset_input_raises_value_error_naming_it():
         vec.reset(options={"instance": None})
     with pytest.raises(ValueError, match="working_sats"):
         vec.reset(options={"working_sats": 0})
+    for mask in (np.array([True, False]), np.array([1, 1]), np.zeros(2, bool), [True, True]):
+        with pytest.raises(ValueError, match="reset_mask"):  # the first reset starts every copy
+            vec.reset(options={"reset_mask": mask})
     with pytest.raises(ValueError, match=r"seed\[1\]"):
         vec.reset(seed=[5, -1])
     with pytest.raises(ValueError, match=r"seed\[0\]"):

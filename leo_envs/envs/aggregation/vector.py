@@ -32,14 +32,14 @@ from .types import (
     ObservationLayout,
 )
 
-AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
+AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
 SAT = {name: i for i, name in enumerate(SAT_FEATURES)}  # column of each feature in a satellite's block
 GLOB = {name: i for i, name in enumerate(GLOBAL_FEATURES)}
 # the columns that describe the current business (zero when there is none)
 CURRENT_SAT = [SAT[f] for f in ("valid", "room_after", "tx_time", "prop_delay", "distance", "relayed",
                                 "transfer_energy", "extra_comp_energy", "trial_delay", "trial_finish", "trial_slack")]
 CURRENT_GLOB = [GLOB[f] for f in ("business_bits", "deadline", "left", "sender_backlog", "sender_left")]
-RESET_OPTIONS = ("working_sats",)
+RESET_OPTIONS = ("working_sats", "reset_mask")
 
 
 class AggregationVectorEnv(VectorEnv):
@@ -63,6 +63,8 @@ class AggregationVectorEnv(VectorEnv):
       terminal observation in ``info["final_obs"]`` (an object array, None for the other copies) and the
       last step's info in ``info["final_info"]``. Episodes differ in length, so copies reset at different
       steps.
+      ``DISABLED``: a copy whose episode ended must be reset with ``reset(options={"reset_mask": mask})``
+      (Gymnasium's partial reset, which the other modes accept too) before the next step.
     - ``action_masks()``: (K, M) bool for sb3-contrib. A copy whose mask is all zero (its terminal
       observation, or a first observation with nothing to reassign) ignores its action: pass any (0).
     - ``reset(options={"working_sats": V})`` sets V for the episodes this call starts (not for autoresets).
@@ -128,15 +130,24 @@ class AggregationVectorEnv(VectorEnv):
             if working is None or not 1 <= working <= self.m:
                 raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
                                  f"integer in [1, {self.m}]")
+        chosen = np.ones(self.num_envs, bool)
+        if "reset_mask" in options:  # Gymnasium's partial reset: only these copies start a new episode
+            chosen = options["reset_mask"]
+            if not (isinstance(chosen, np.ndarray) and chosen.dtype == np.bool_ and chosen.shape == (self.num_envs,)
+                    and chosen.any()):
+                raise ValueError(f"options['reset_mask']: {chosen!r}; expected a numpy bool array of shape "
+                                 f"({self.num_envs},) with at least one True")
+            if not self._started and not chosen.all():
+                raise ValueError("options['reset_mask']: the first reset starts every copy; pass no reset_mask")
         for c, s in enumerate(seeds):
-            if s is not None or self.supply.rngs[c] is None:
+            if chosen[c] and (s is not None or self.supply.rngs[c] is None):
                 self.supply.seed(c, s)
-        everyone = np.ones(self.num_envs, bool)
-        self._start(everyone, working)
+        self._start(chosen, working)
         self._started = True
         zero = np.zeros(self.num_envs)
-        return self._obs(), self._info(dict.fromkeys(TERMS, zero), np.zeros(self.num_envs, bool), self._metrics(),
-                                       np.zeros(self.num_envs, bool))
+        info = self._info(dict.fromkeys(TERMS, zero), np.zeros(self.num_envs, bool), self._metrics(),
+                          np.zeros(self.num_envs, bool))
+        return self._obs(), (info if chosen.all() else _masked_info(info, chosen))
 
     def step(self, actions):
         if not self._started:
@@ -144,7 +155,10 @@ class AggregationVectorEnv(VectorEnv):
         acts = integer_action_array("actions", actions, (self.num_envs,), self.m)
         k, b = self.num_envs, self.batch
         same_step = self.autoreset_mode == AutoresetMode.SAME_STEP
-        resetting = np.zeros(k, bool) if same_step else self.over.copy()
+        if self.autoreset_mode == AutoresetMode.DISABLED and self.over.any():
+            raise ValueError(f"step: copies {np.flatnonzero(self.over).tolist()} ended their episode and autoreset "
+                             "is disabled; reset them first (reset(options={'reset_mask': mask}))")
+        resetting = self.over.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else np.zeros(k, bool)
         if resetting.any():  # next-step autoreset: these copies start their next episode and ignore their action
             self._start(resetting, self.config.working_sats)
         playing = ~resetting
