@@ -111,7 +111,8 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     ``gym.make_vec("leo_envs/Aggregation-v2", num_envs=K, **overrides)`` (``vectorization_mode=
     "vector_entry_point"``, the default since the id registers one) returns ``AggregationVectorEnv``: K copies
     stepped as arrays (the instances of new episodes are generated together, each from its copy's own random
-    stream), with Gymnasium's next-step autoreset (or ``autoreset_mode=AutoresetMode.SAME_STEP``). Copy k
+    stream), with Gymnasium's next-step autoreset (or ``autoreset_mode=AutoresetMode.SAME_STEP``, or ``DISABLED``
+    with partial resets: ``reset(options={"reset_mask": mask})``). Copy k
     reset with seed s_k is this env reset with s_k and then reset without a seed at each episode end, bit for
     bit: observations, masks, rewards and infos equal those of ``vectorization_mode="sync"``. Actions are an
     integer array (K,); ``action_masks()`` is (K, M); ``instance(k)`` is copy k's instance. Wrappers of
