@@ -20,13 +20,12 @@ autoreset and speaks SB3's conventions:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode
-from stable_baselines3.common.vec_env import VecEnv
-from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
+from agents.sb3_batched_vec_env import BatchedVecEnv
 from leo_envs.envs.aggregation.vector import AggregationVectorEnv
 from leo_envs.envs.base import integer_action_array
 
@@ -48,7 +47,7 @@ def copy_infos(info: dict, num_copies: int) -> list[dict]:
     return out
 
 
-class AggregationSB3VecEnv(VecEnv):
+class AggregationSB3VecEnv(BatchedVecEnv):
     """K copies of Aggregation-v2 (``AggregationVectorEnv(num_envs, scenario, **overrides)``) for SB3."""
 
     def __init__(self, num_envs: int, scenario: str = "medium_traffic", **overrides):
@@ -99,40 +98,5 @@ class AggregationSB3VecEnv(VecEnv):
         """(K, M) bool: each copy's mask, copies with nothing to decide allowing action 0 only."""
         return self._masks.copy()
 
-    # ---------------------------------------------------------------- VecEnv plumbing
-    def close(self) -> None:
-        self.env.close()
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """Each copy's value: a (K, ...) array of the vector env gives each copy its row, anything else is
-        shared by the copies (``action_masks``: this adapter's method)."""
-        rows = self._rows(indices)
-        value = getattr(self, attr_name) if attr_name == "action_masks" else getattr(self.env, attr_name)
-        if isinstance(value, np.ndarray) and value.shape[:1] == (self.num_envs,):
-            return [value[r] for r in rows]
-        return [value] * len(rows)
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        """Sets the vector env's attribute, which every copy shares (so only for all copies at once)."""
-        if len(self._rows(indices)) != self.num_envs:
-            raise ValueError(f"set_attr: indices {indices!r}; the copies share the vector env's attributes, so set "
-                             "them for all copies (indices=None)")
-        setattr(self.env, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        """``action_masks``: each copy's mask (what sb3-contrib's ``get_action_masks`` stacks); any other method
-        is the vector env's, called once, its result given to every copy asked for."""
-        rows = self._rows(indices)
-        if method_name == "action_masks":
-            return list(self.action_masks()[rows])
-        result = getattr(self.env, method_name)(*method_args, **method_kwargs)
-        return [result] * len(rows)
-
-    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
-        return [False] * len(self._rows(indices))
-
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [None] * self.num_envs
-
-    def _rows(self, indices: VecEnvIndices) -> list[int]:
-        return list(self._get_indices(indices))

@@ -27,14 +27,14 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.vec_env import VecEnv
-from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
+from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
+from agents.sb3_batched_vec_env import BatchedVecEnv
 from agents.sb3_training import EpisodeSeeds
 from leo_envs.wrappers import hold_when_idle
 
 
-class OffloadRoutingVecEnv(VecEnv):
+class OffloadRoutingVecEnv(BatchedVecEnv):
     """One offload_routing_v3 env (``parallel_env(...)``), one row per satellite (``possible_agents`` order).
 
     Observations: ``Box(0, inf, (obs_dim,), float32)`` per row (the env's observation vector; the mask is not
@@ -96,32 +96,5 @@ class OffloadRoutingVecEnv(VecEnv):
         """(N, A) bool: the env's masks of the current slot, idle rows allowing hold only."""
         return self._masks.copy()
 
-    # ---------------------------------------------------------------- VecEnv plumbing
-    def close(self) -> None:
-        self.env.close()
-
-    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        """The env's attribute, once per row asked for (every row is the same env)."""
-        value = getattr(self, attr_name) if attr_name == "action_masks" else getattr(self.env, attr_name)
-        return [value] * len(self._rows(indices))
-
-    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
-        setattr(self.env, attr_name, value)
-
-    def env_method(self, method_name: str, *method_args, indices: VecEnvIndices = None, **method_kwargs) -> list[Any]:
-        """``action_masks``: each row's mask (what sb3-contrib's ``get_action_masks`` stacks); any other method
-        is the env's, called once, its result given to every row asked for."""
-        rows = self._rows(indices)
-        if method_name == "action_masks":
-            return list(self.action_masks()[rows])
-        result = getattr(self.env, method_name)(*method_args, **method_kwargs)
-        return [result] * len(rows)
-
-    def env_is_wrapped(self, wrapper_class: type, indices: VecEnvIndices = None) -> list[bool]:
-        return [False] * len(self._rows(indices))
-
     def get_images(self) -> Sequence[np.ndarray | None]:
         return [self.env.render()]
-
-    def _rows(self, indices: VecEnvIndices) -> list[int]:
-        return list(self._get_indices(indices))

@@ -216,8 +216,44 @@ def test_every_business_and_bit_accounted_for_in_every_copy(seed, masked_share, 
     for _ in range(25):
         b = vec.batch
         assert np.array_equal(info["reassigned"] + info["stranded"] + info["refused"], info["businesses_to_reassign"])
-        assigned = (b.assigned >= 0) & b.in_episode
+        assigned = b.assigned >= 0  # -1: not (yet) assigned, and the padding
         assert np.allclose(b.received_bits.sum(axis=1), np.where(assigned, b.bits, 0.0).sum(axis=1), rtol=1e-12)
         assert np.array_equal(b.count.sum(axis=1), assigned.sum(axis=1))
         obs, _, _, _, info = vec.step(random_actions(obs["action_mask"], rng, masked_share))
 
+
+
+def first_episodes(scenario: str, policy, seeds=range(8)) -> tuple[np.ndarray, np.ndarray]:
+    """Each copy's first episode under ``policy(mask, rng) -> actions``: its return and its EDR."""
+    vec = AggregationVectorEnv(len(seeds), scenario=scenario)
+    obs, _ = vec.reset(seed=list(seeds))
+    rng = np.random.default_rng(0)
+    returns, edr, ended = np.zeros(len(seeds)), np.zeros(len(seeds)), np.zeros(len(seeds), bool)
+    while not ended.all():
+        obs, reward, terminated, truncated, info = vec.step(policy(obs["action_mask"], rng))
+        returns += np.where(ended, 0.0, reward)
+        edr = np.where(~ended & info["metrics_final"], info["edr_j_per_s"], edr)
+        ended |= terminated | truncated
+    return returns, edr
+
+
+def always_masked(mask, rng):
+    return np.argmin(mask, axis=1)  # a masked satellite wherever there is one
+
+
+def ignores_mask(mask, rng):
+    return rng.integers(mask.shape[1], size=len(mask))
+
+
+def random_allowed(mask, rng):
+    return (rng.random(mask.shape) * mask).argmax(axis=1)
+
+
+@pytest.mark.parametrize("scenario", ["low_traffic", "medium_traffic", "high_traffic"])
+def test_degenerate_policies_score_worst_on_return_and_edr_in_a_batch(scenario):
+    """In the vector env as in the single env: always a masked action (no progress: nothing is ever placed)
+    and ignoring the mask both score below random allowed actions on the summed return and on the EDR."""
+    valid_return, valid_edr = first_episodes(scenario, random_allowed)
+    for policy in (always_masked, ignores_mask):
+        ret, edr = first_episodes(scenario, policy)
+        assert ret.mean() < valid_return.mean() and edr.mean() < valid_edr.mean(), policy.__name__

@@ -15,16 +15,15 @@ from .dynamics import MIN_DELAY_INCREMENT_S
 from .types import InstanceArrays
 
 PAIRWISE_BLOCK = 128  # numpy sums runs up to this long with eight running sums, longer ones in halves
-# per business to reassign, (K, T) and (K, T, M): the instance's field, the batch's attribute, the padding
-LOADED = (("link", "link", False), ("relayed", "relayed", False), ("send_s", "send_s", 0.0), ("tx_s", "tx_s", 0.0),
-          ("prop_s", "prop_s", 0.0), ("distance_m", "distance_m", 0.0), ("transfer_energy_j", "route_energy_j", 0.0),
-          ("extra_comp_j", "route_extra_comp_j", 0.0), ("sender", "sender", 0), ("transfer_bits", "bits", 0.0),
-          ("transfer_comp_s", "comp_s", 0.0), ("transfer_deadline_s", "deadline_s", 0.0),
-          ("sender_total", "sender_total", 1), ("sender_after", "sender_after", 0))
-# (K, T, M) instance arrays, one row per business to reassign and one column per service satellite:
-# the instance's field -> the batch's attribute
-ROUTE_FIELDS = {"link": "link", "relayed": "relayed", "send_s": "send_s", "tx_s": "tx_s", "prop_s": "prop_s",
-                "distance_m": "distance_m", "transfer_energy_j": "route_energy_j", "extra_comp_j": "route_extra_comp_j"}
+# per business to reassign: (the InstanceArrays field, the batch's attribute, its padding, whether it has a
+# column per service satellite); the batch holds them as (K, T) or (K, T, M) arrays
+LOADED = (("link", "link", False, True), ("relayed", "relayed", False, True), ("send_s", "send_s", 0.0, True),
+          ("tx_s", "tx_s", 0.0, True), ("prop_s", "prop_s", 0.0, True), ("distance_m", "distance_m", 0.0, True),
+          ("transfer_energy_j", "route_energy_j", 0.0, True), ("extra_comp_j", "route_extra_comp_j", 0.0, True),
+          ("sender", "sender", 0, False), ("transfer_bits", "bits", 0.0, False),
+          ("transfer_comp_s", "comp_s", 0.0, False), ("transfer_deadline_s", "deadline_s", 0.0, False),
+          ("sender_total", "sender_total", 1, False), ("sender_after", "sender_after", 0, False))
+DECIDED = (("assigned", -1), ("stranded", False))  # (K, T) dynamic state: the satellite chosen (-1: none yet)
 
 
 def prefix_sum(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -116,20 +115,12 @@ class AggregationBatch:
         new = max(transfers, 2 * self.capacity)
         k, m, old = self.num_copies, self.m, self.capacity
 
-        def grown(arr: np.ndarray | None, shape, dtype, fill=0) -> np.ndarray:
-            out = np.full(shape, fill, dtype)
-            if arr is not None:
-                out[:, :old] = arr
-            return out
-
-        for name in ROUTE_FIELDS.values():
-            dtype = bool if name in ("link", "relayed") else float
-            setattr(self, name, grown(getattr(self, name, None), (k, new, m), dtype))
-        for name, dtype, fill in (("sender", np.int64, 0), ("bits", float, 0.0), ("comp_s", float, 0.0),
-                                  ("deadline_s", float, 0.0), ("sender_total", np.int64, 1),
-                                  ("sender_after", np.int64, 0), ("assigned", np.int64, -1),
-                                  ("stranded", bool, False), ("in_episode", bool, False)):
-            setattr(self, name, grown(getattr(self, name, None), (k, new), dtype, fill))
+        arrays = [(name, (k, new, m) if per_sat else (k, new), fill) for _, name, fill, per_sat in LOADED]
+        for name, shape, fill in arrays + [(name, (k, new), fill) for name, fill in DECIDED]:
+            out = np.full(shape, fill, np.asarray(fill).dtype)
+            if old:
+                out[:, :old] = getattr(self, name)
+            setattr(self, name, out)
         self.capacity = new
 
     # ------------------------------------------------------------------ starting episodes
@@ -148,11 +139,10 @@ class AggregationBatch:
         self.p_comp_w[c] = new.p_comp_w[r, : self.m]
         self.sleep_saving_w[c] = new.p_idle_w - new.p_sleep_w
         self.left_by_sender[c] = new.to_reassign[r]
-        for source, name, fill in LOADED:
+        for source, name, fill, _ in LOADED:
             arr = getattr(self, name)
             arr[c, :width] = getattr(new, source)[r]
             arr[c, width:] = fill
-        self.in_episode[c] = np.arange(self.capacity)[None, :] < self.num_transfers[c, None]
         self.assigned[c] = -1
         self.k[c] = 0
         for arr in (self.stranded, self.stranded_by_sender, self.send_backlog_s, self.last_arrival_s,
@@ -249,12 +239,6 @@ class AggregationBatch:
         self.skip_stranded()
 
     # ------------------------------------------------------------------ accounting
-    def unassigned(self) -> np.ndarray:
-        return (self.assigned < 0) & self.in_episode
-
-    def refused(self) -> np.ndarray:
-        return self.unassigned() & ~self.stranded
-
     def asleep(self) -> np.ndarray:
         """(K, M) bool: satellites that sleep once the episode ends here (sleeping ones with nothing left)."""
         return ~self.working & (self.left_by_sender == 0)

@@ -20,6 +20,18 @@ OBS_HIGH = 1e3  # features are clipped to [-OBS_HIGH, OBS_HIGH]
 RESET_OPTIONS = ("working_sats", "instance")
 
 
+def working_sats_option(options: dict, default: int | None, m: int) -> int | None:
+    """V for the episodes a reset starts: ``options["working_sats"]`` ("all" or an integer in [1, M]) if
+    given, else ``default`` (the config's)."""
+    if "working_sats" not in options:
+        return default
+    value = options["working_sats"]
+    working = as_integer(m if isinstance(value, str) and value == "all" else value)
+    if working is None or not 1 <= working <= m:
+        raise ValueError(f"options['working_sats']: {value!r}; expected 'all' or an integer in [1, {m}]")
+    return working
+
+
 class AggregationEnv(gym.Env, ScenarioEnv):
     """Business aggregation in a LEO service layer (MDP), after the energy-delay-ratio paper.
 
@@ -163,15 +175,7 @@ class AggregationEnv(gym.Env, ScenarioEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         options = reset_options(options, RESET_OPTIONS)
-        working = self.config.working_sats
-        if "working_sats" in options:
-            working = options["working_sats"]
-            if isinstance(working, str) and working == "all":
-                working = self.m
-            working = as_integer(working)
-            if working is None or not 1 <= working <= self.m:
-                raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
-                                 f"integer in [1, {self.m}]")
+        working = working_sats_option(options, self.config.working_sats, self.m)
         if "instance" in options:
             if not isinstance(options["instance"], AggregationInstance) or options["instance"].num_sats != self.m:
                 raise ValueError(f"options['instance']: {type(options['instance']).__name__}; expected an "

@@ -120,11 +120,6 @@ class InstanceGenerator:
     def generate(self, rng: np.random.Generator, working_sats: int | None = None) -> AggregationInstance:
         return self.assemble([self.draw(rng)], working_sats).instance(0)
 
-    def generate_many(self, rngs, working_sats: int | None = None) -> InstanceArrays:
-        """One instance from each random stream (the copies of a vector env), assembled as arrays: copy k's
-        ``instance(k)`` equals ``generate(rngs[k])`` bit for bit."""
-        return self.assemble([self.draw(rng) for rng in rngs], working_sats)
-
     def assemble(self, draws: list[tuple], working_sats: int | None = None) -> InstanceArrays:
         """The instances of K draws (``draw``'s tuples), computed for all K at once."""
         cfg, m, k = self.cfg, self.m, len(draws)

@@ -3,7 +3,7 @@ layout. Everything outside ``generator.py`` and ``dynamics.py`` reads instances 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -103,12 +103,6 @@ class InstanceArrays:
     sender_after: np.ndarray  # (K, T) of those, the ones from this one on
     to_reassign: np.ndarray  # (K, M) businesses to reassign per sender
     own_violations: np.ndarray  # (K,) businesses of working satellites late in their own FIFO
-
-    def take(self, rows) -> InstanceArrays:
-        """The instances of ``rows`` (indices), in that order."""
-        rows = np.asarray(rows)
-        return InstanceArrays(**{f.name: (value[rows] if isinstance(value := getattr(self, f.name), np.ndarray)
-                                          else value) for f in fields(self)})
 
     def instance(self, c: int) -> AggregationInstance:
         b, n = int(self.num_businesses[c]), int(self.num_transfers[c])

@@ -20,7 +20,7 @@ from ..base import integer_action_array, reset_options
 from .batch import AggregationBatch, selected_sum
 from .config import AggregationConfig, make_config
 from .dynamics import MIN_DELAY_INCREMENT_S
-from .env import OBS_HIGH, AggregationEnv
+from .env import OBS_HIGH, AggregationEnv, working_sats_option
 from .generator import InstanceGenerator, InstanceSupply
 from .rewards import MIN_ENERGY_J, TERMS
 from .types import (
@@ -121,15 +121,7 @@ class AggregationVectorEnv(VectorEnv):
         seeds = self._seeds(seed)
         super().reset(seed=seed if isinstance(seed, int) else None)
         options = reset_options(options, RESET_OPTIONS)
-        working = self.config.working_sats
-        if "working_sats" in options:
-            working = options["working_sats"]
-            if isinstance(working, str) and working == "all":
-                working = self.m
-            working = as_integer(working)
-            if working is None or not 1 <= working <= self.m:
-                raise ValueError(f"options['working_sats']: {options['working_sats']!r}; expected 'all' or an "
-                                 f"integer in [1, {self.m}]")
+        working = working_sats_option(options, self.config.working_sats, self.m)
         chosen = np.ones(self.num_envs, bool)
         if "reset_mask" in options:  # Gymnasium's partial reset: only these copies start a new episode
             chosen = options["reset_mask"]
